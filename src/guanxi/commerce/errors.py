@@ -1,0 +1,13 @@
+from guanxi.core.errors import Conflict, NotFound, ValidationFailed
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class OrderInvalid(ValidationFailed):
+    code = "order_invalid"
+
+
+class DuplicateOrder(Conflict):
+    code = "duplicate_order"

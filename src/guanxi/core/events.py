@@ -1,0 +1,91 @@
+"""Recording domain events and their audit entries.
+
+``record`` must be called inside the service's transaction: the event, the audit entry and the change commit
+or roll back together. Side effects that leave the process (e-mail, webhooks) are started from
+``transaction.on_commit`` by the consumers, never here.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from guanxi.core.context import current_origin
+from guanxi.core.models import AuditEntry, Event
+
+
+class NotInTransaction(RuntimeError):
+    pass
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(jsonable(v) for v in value)
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The current values of ``fields`` in JSON form, for before/after comparisons."""
+    return {name: jsonable(getattr(instance, name)) for name in fields}
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for the fields whose value changed."""
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }
+
+
+def record(
+    event_type: str,
+    *,
+    subject: models.Model,
+    actor=None,
+    payload: Mapping[str, Any] | None = None,
+    audit_action: str | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> Event:
+    """Append one event, and one audit entry when ``audit_action`` is given, in the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise NotInTransaction("record() must run inside the service's transaction")
+    now = timezone.now()
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    subject_type = subject._meta.label_lower
+    event = Event.objects.create(
+        type=event_type,
+        actor=actor,
+        subject_type=subject_type,
+        subject_id=subject.pk,
+        payload=jsonable(dict(payload or {})),
+        occurred_at=now,
+    )
+    if audit_action:
+        origin = current_origin()
+        AuditEntry.objects.create(
+            event=event,
+            actor=actor,
+            actor_label=actor.get_username() if actor else origin.via,
+            action=audit_action,
+            subject_type=subject_type,
+            subject_id=subject.pk,
+            subject_label=str(subject)[:255],
+            changes=jsonable(dict(changes or {})),
+            ip_address=origin.ip_address,
+            at=now,
+        )
+    return event

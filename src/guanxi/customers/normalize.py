@@ -1,0 +1,86 @@
+"""Normalising contact data the same way everywhere: forms, API, imports and search."""
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value: str | None) -> str:
+    """Trim, collapse inner whitespace and apply Unicode NFKC (full-width letters and digits become ASCII)."""
+    if not value:
+        return ""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+
+
+def normalize_email(value: str) -> str:
+    email = clean_text(value).lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ValueError(_("“%(value)s” is not a valid e-mail address.") % {"value": value}) from exc
+    return email
+
+
+def normalize_phone(value: str, region: str | None = None) -> str:
+    """E.164 form (+8613812345678) of a phone number written in any common way."""
+    raw = clean_text(value)
+    try:
+        number = phonenumbers.parse(raw, region or settings.GUANXI_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(_("“%(value)s” is not a phone number.") % {"value": value}) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(_("“%(value)s” is not a valid phone number.") % {"value": value})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def has_cjk(value: str) -> bool:
+    return bool(_CJK.search(value or ""))
+
+
+def compose_name(family_name: str, given_name: str) -> str:
+    """Chinese names are written family name first with no space (王小明); others given name first."""
+    if has_cjk(family_name) or has_cjk(given_name):
+        return f"{family_name}{given_name}"
+    return " ".join(part for part in (given_name, family_name) if part)
+
+
+def search_text(*, display_name: str, given_name: str, family_name: str, emails: list[str], phones: list[str],
+                company: str, wechat_id: str) -> str:
+    """One lower-cased string for substring search; phones also without '+' and country code prefix."""
+    parts = [display_name, family_name + given_name, given_name, family_name, company, wechat_id, *emails]
+    for phone in phones:
+        parts.append(phone)
+        try:
+            parts.append(str(phonenumbers.parse(phone).national_number))
+        except phonenumbers.NumberParseException:
+            pass
+    return " | ".join(clean_text(p).lower() for p in parts if p)
+
+
+def parse_number(value) -> Decimal:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(_("“%(value)s” is not a number.") % {"value": value}) from exc
+    if not number.is_finite():
+        raise ValueError(_("“%(value)s” is not a number.") % {"value": value})
+    return number
+
+
+def parse_iso_date(value) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise ValueError(_("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": value}) from exc

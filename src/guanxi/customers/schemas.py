@@ -1,0 +1,114 @@
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+from guanxi.customers.models import Customer
+
+Kind = Literal["person", "company"]
+Source = Literal[tuple(Customer.Source.values)]  # type: ignore[valid-type]
+
+
+class CustomerCreate(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Kind = "person"
+    display_name: str = Field("", max_length=200, description="Shown everywhere; composed from the names if empty")
+    given_name: str = Field("", max_length=100)
+    family_name: str = Field("", max_length=100)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+    phones: list[str] = Field(default_factory=list, max_length=20, description="Any common format; stored as E.164")
+    wechat_id: str = Field("", max_length=100)
+    company: str = Field("", max_length=200)
+    industry: str = Field("", max_length=100)
+    region: str = Field("", max_length=100)
+    address: str = Field("", max_length=2000)
+    source: Source = "api"
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    custom_fields: dict[str, Any] = Field(default_factory=dict, description="Keys must be defined by an admin")
+    owner_id: int | None = Field(None, ge=1, description="Managers and admins only; reps own what they create")
+    team_id: int | None = Field(None, ge=1)
+
+
+class CustomerUpdate(Schema):
+    """Only the fields sent are changed. ``version`` must be the one you read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(..., ge=1)
+    kind: Kind | None = None
+    display_name: str | None = Field(None, max_length=200)
+    given_name: str | None = Field(None, max_length=100)
+    family_name: str | None = Field(None, max_length=100)
+    emails: list[str] | None = Field(None, max_length=20)
+    phones: list[str] | None = Field(None, max_length=20)
+    wechat_id: str | None = Field(None, max_length=100)
+    company: str | None = Field(None, max_length=200)
+    industry: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=100)
+    address: str | None = Field(None, max_length=2000)
+    source: Source | None = None
+    tags: list[str] | None = Field(None, max_length=50)
+    custom_fields: dict[str, Any] | None = None
+    owner_id: int | None = Field(None, ge=1)
+    team_id: int | None = Field(None, ge=1)
+
+
+class CustomerSummaryOut(Schema):
+    """What analysts see: no name, contact or address."""
+
+    id: int
+    kind: str
+    industry: str
+    region: str
+    source: str
+    tags: list[str]
+    owner_id: int | None
+    team_id: int | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerOut(CustomerSummaryOut):
+    display_name: str
+    given_name: str
+    family_name: str
+    emails: list[str]
+    phones: list[str]
+    wechat_id: str
+    company: str
+    address: str
+    custom_fields: dict[str, Any]
+
+
+class CustomerList(Schema):
+    items: list[CustomerOut | CustomerSummaryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class CustomerQuery(Schema):
+    q: str = Field("", max_length=100, description="Substring of name, e-mail, phone, company or WeChat ID")
+    owner_id: int | None = None
+    team_id: int | None = None
+    tag: str = Field("", max_length=50)
+    kind: Kind | Literal[""] = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: Literal["created", "-created", "name", "-name", "updated", "-updated"] = "-created"
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class ShareIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: int = Field(..., ge=1)
+
+
+class ShareOut(Schema):
+    customer_id: int
+    user_id: int

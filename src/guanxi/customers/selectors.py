@@ -1,0 +1,95 @@
+"""Every read of customers, always through the access policy."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from guanxi.core import access
+from guanxi.core.models import AuditEntry
+from guanxi.customers import normalize
+from guanxi.customers.errors import CustomerNotFound
+from guanxi.customers.models import CustomFieldDefinition, Customer, Tag
+
+SORTS = {
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "name": ("display_name", "id"),
+    "-name": ("-display_name", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    q: str = ""
+    owner_id: int | None = None
+    team_id: int | None = None
+    tag: str = ""
+    kind: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: str = "-created"
+
+
+def _with_relations(customers: QuerySet) -> QuerySet:
+    return customers.select_related("owner", "team").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name"))
+    )
+
+
+def list_customers(user, filters: CustomerFilters = CustomerFilters()) -> QuerySet:
+    customers = access.visible_customers(user)
+    if filters.q:
+        needle = normalize.clean_text(filters.q).lower()
+        if needle:
+            customers = customers.filter(search_text__contains=needle)
+    if filters.owner_id is not None:
+        customers = customers.filter(owner_id=filters.owner_id)
+    if filters.team_id is not None:
+        customers = customers.filter(team_id=filters.team_id)
+    if filters.tag:
+        customers = customers.filter(tags__name=filters.tag)
+    if filters.kind:
+        customers = customers.filter(kind=filters.kind)
+    if filters.created_after:
+        customers = customers.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        customers = customers.filter(created_at__lt=filters.created_before)
+    return _with_relations(customers).order_by(*SORTS.get(filters.sort, SORTS["-created"]))
+
+
+def get_customer(user, customer_id: int) -> Customer:
+    """The customer if ``user`` may see it; otherwise CustomerNotFound, whether or not it exists."""
+    customer = _with_relations(access.visible_customers(user)).filter(pk=customer_id).first()
+    if customer is None:
+        raise CustomerNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    return customer
+
+
+def customer_audit_trail(user, customer: Customer, limit: int = 50) -> list[AuditEntry]:
+    """The audit entries of a customer the caller can already see (pass one from ``get_customer``)."""
+    if not access.can_view_audit(user):
+        return []
+    return list(
+        AuditEntry.objects.filter(subject_type=Customer._meta.label_lower, subject_id=customer.pk)
+        .select_related("actor").order_by("-at", "-id")[:limit]
+    )
+
+
+def can_edit(user, customer: Customer) -> bool:
+    return access.editable_customers(user).filter(pk=customer.pk).exists()
+
+
+def can_delete(user, customer: Customer) -> bool:
+    return access.editable_customers(user, for_delete=True).filter(pk=customer.pk).exists()
+
+
+def custom_field_definitions() -> list[CustomFieldDefinition]:
+    return list(CustomFieldDefinition.objects.filter(active=True))
+
+
+def tag_names() -> list[str]:
+    return list(Tag.objects.order_by("name").values_list("name", flat=True))

@@ -1,0 +1,323 @@
+"""Every write to customers. One transaction per use case; each emits a domain event and an audit entry."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.accounts.models import Team, User
+from guanxi.core import access, events
+from guanxi.core.locking import bump_version, check_version
+from guanxi.customers import normalize
+from guanxi.customers.errors import CustomerInvalid, CustomerNotFound, CustomerReadOnly, OwnerAssignmentDenied
+from guanxi.customers.models import CustomFieldDefinition, Customer, CustomerShare, Tag
+
+# The fields a create or update may set, in the order the audit trail lists them.
+EDITABLE_FIELDS = (
+    "kind", "display_name", "given_name", "family_name", "emails", "phones", "wechat_id", "company",
+    "industry", "region", "address", "source", "tags", "custom_fields", "owner_id", "team_id",
+)
+TEXT_LIMITS = {
+    "display_name": 200, "given_name": 100, "family_name": 100, "wechat_id": 100, "company": 200,
+    "industry": 100, "region": 100, "address": 2000,
+}
+MAX_CONTACTS = 20
+MAX_TAGS = 50
+
+
+def _clean(data: Mapping[str, Any], *, current: Customer | None) -> dict[str, Any]:
+    """Normalise and validate ``data``; collects every field's problem before raising CustomerInvalid."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in EDITABLE_FIELDS:
+            errors.setdefault(name, []).append(_("Unknown field."))
+            continue
+        try:
+            clean[name] = _clean_field(name, value)
+        except ValueError as exc:
+            errors.setdefault(name, []).append(str(exc))
+        except _FieldErrors as exc:
+            for key, messages in exc.errors.items():
+                errors.setdefault(f"{name}.{key}", []).extend(messages)
+
+    merged = {f: getattr(current, f) for f in ("display_name", "given_name", "family_name")} if current else {}
+    merged.update({k: v for k, v in clean.items() if k in merged or current is None})
+    if not merged.get("display_name") and "display_name" not in errors:
+        composed = normalize.compose_name(merged.get("family_name", ""), merged.get("given_name", ""))
+        if not composed:
+            composed = clean.get("company") or (current.company if current else "")
+        if composed:
+            clean["display_name"] = composed[:200]
+        else:
+            errors.setdefault("display_name", []).append(_("A customer needs a name (or given/family name, or company)."))
+    if errors:
+        raise CustomerInvalid(_("The customer data is not valid."), **errors)
+    return clean
+
+
+class _FieldErrors(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+
+
+def _clean_field(name: str, value: Any) -> Any:
+    if name in TEXT_LIMITS:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError(_("Must be text."))
+        text = value.strip() if name == "address" else normalize.clean_text(value)
+        if len(text) > TEXT_LIMITS[name]:
+            raise ValueError(_("At most %(n)d characters.") % {"n": TEXT_LIMITS[name]})
+        return text
+    if name == "kind":
+        if value not in Customer.Kind.values:
+            raise ValueError(_("Choose one of: %s.") % ", ".join(Customer.Kind.values))
+        return value
+    if name == "source":
+        if value not in Customer.Source.values:
+            raise ValueError(_("Choose one of: %s.") % ", ".join(Customer.Source.values))
+        return value
+    if name in ("emails", "phones", "tags"):
+        return _clean_list(name, value)
+    if name == "custom_fields":
+        return clean_custom_fields(value)
+    if name in ("owner_id", "team_id"):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ValueError(_("Must be a positive id or null."))
+        return value
+    raise ValueError(_("Unknown field."))
+
+
+def _clean_list(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(_("Must be a list of text values."))
+    limit = MAX_TAGS if name == "tags" else MAX_CONTACTS
+    if len(value) > limit:
+        raise ValueError(_("At most %(n)d values.") % {"n": limit})
+    out: list[str] = []
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(value):
+        try:
+            if name == "emails":
+                item = normalize.normalize_email(item)
+            elif name == "phones":
+                item = normalize.normalize_phone(item)
+            else:
+                item = normalize.clean_text(item)
+                if not item or len(item) > 50:
+                    raise ValueError(_("A tag has 1 to 50 characters."))
+        except ValueError as exc:
+            errors[str(index)] = [str(exc)]
+            continue
+        if item not in out:
+            out.append(item)
+    if errors:
+        raise _FieldErrors(errors)
+    return out
+
+
+def clean_custom_fields(value: Any) -> dict[str, Any]:
+    """Check values against the active field definitions: unknown keys, wrong types and missing required ones."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ValueError(_("Must be an object of field values."))
+    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(active=True)}
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for key, raw in value.items():
+        definition = definitions.get(key)
+        if definition is None:
+            errors[key] = [_("Unknown custom field “%(key)s”.") % {"key": key}]
+            continue
+        if raw is None or raw == "":
+            continue
+        try:
+            clean[key] = _clean_custom_value(definition, raw)
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+    for key, definition in definitions.items():
+        if definition.required and key not in clean and key not in errors:
+            errors[key] = [_("This field is required.")]
+    if errors:
+        raise _FieldErrors(errors)
+    return clean
+
+
+def _clean_custom_value(definition: CustomFieldDefinition, raw: Any) -> Any:
+    kind = definition.field_type
+    if kind == CustomFieldDefinition.FieldType.NUMBER:
+        if isinstance(raw, bool):
+            raise ValueError(_("Must be a number."))
+        number = normalize.parse_number(raw)
+        return int(number) if number == number.to_integral_value() and abs(number) < 2**53 else float(number)
+    if kind == CustomFieldDefinition.FieldType.DATE:
+        return normalize.parse_iso_date(raw).isoformat()
+    if not isinstance(raw, str):
+        raise ValueError(_("Must be text."))
+    text = normalize.clean_text(raw)
+    if kind == CustomFieldDefinition.FieldType.CHOICE and text not in definition.choices:
+        raise ValueError(_("Choose one of: %s.") % ", ".join(map(str, definition.choices)))
+    if len(text) > 1000:
+        raise ValueError(_("At most %(n)d characters.") % {"n": 1000})
+    return text
+
+
+def _resolve_owner_and_team(actor: User, clean: dict[str, Any], customer: Customer | None) -> None:
+    """Apply the ownership rules: reps own what they create; only managers and admins assign owners."""
+    owner_id = clean.get("owner_id", customer.owner_id if customer else None)
+    team_id = clean.get("team_id", customer.team_id if customer else None)
+    changing = customer is None or owner_id != customer.owner_id or team_id != customer.team_id
+    if customer is None and not access.can_assign_owner(actor):
+        if "owner_id" in clean and clean["owner_id"] not in (None, actor.pk):
+            raise OwnerAssignmentDenied(_("Only a manager can assign a customer to someone else."))
+        clean["owner_id"], clean["team_id"] = actor.pk, actor.team_id
+        return
+    if not changing:
+        return
+    if not access.can_assign_owner(actor):
+        raise OwnerAssignmentDenied(_("Ask a manager to transfer this customer; reps cannot reassign customers."))
+    owner = None
+    if owner_id is not None:
+        owner = User.objects.filter(pk=owner_id, is_active=True).first()
+        if owner is None:
+            raise CustomerInvalid(_("The customer data is not valid."), owner_id=[_("No such active user.")])
+        if "team_id" not in clean or clean["team_id"] is None:
+            team_id = owner.team_id if "owner_id" in clean else team_id
+    if team_id is not None and not Team.objects.filter(pk=team_id).exists():
+        raise CustomerInvalid(_("The customer data is not valid."), team_id=[_("No such team.")])
+    allowed = access.managed_team_ids(actor)
+    if allowed is not None:
+        owner_ok = owner is None or owner.pk == actor.pk or owner.team_id in allowed
+        if not owner_ok or (team_id is not None and team_id not in allowed and owner_id != actor.pk):
+            raise OwnerAssignmentDenied(_("You can only assign customers within the teams you lead."))
+    clean["owner_id"], clean["team_id"] = owner_id, team_id
+
+
+def _set_tags(customer: Customer, names: Iterable[str]) -> None:
+    names = list(names)
+    existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=n) for n in names if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    customer.tags.set([existing[n] for n in names])
+
+
+def _refresh_search_text(customer: Customer) -> None:
+    customer.search_text = normalize.search_text(
+        display_name=customer.display_name, given_name=customer.given_name, family_name=customer.family_name,
+        emails=customer.emails, phones=customer.phones, company=customer.company, wechat_id=customer.wechat_id,
+    )
+
+
+def _state(customer: Customer, tags: list[str]) -> dict[str, Any]:
+    state = events.snapshot(customer, [f for f in EDITABLE_FIELDS if f != "tags"])
+    state["tags"] = sorted(tags)
+    return state
+
+
+@transaction.atomic
+def create_customer(*, actor: User, data: Mapping[str, Any]) -> Customer:
+    """Create a customer owned by the acting rep (managers and admins may name another owner).
+
+    Emits ``customer.created``; writes one audit entry with every field set.
+    """
+    if not access.can_create_customers(actor):
+        raise CustomerReadOnly(_("Your role cannot create customers."))
+    clean = _clean(data, current=None)
+    _resolve_owner_and_team(actor, clean, None)
+    tags = clean.pop("tags", [])
+    customer = Customer(**clean)
+    _refresh_search_text(customer)
+    customer.save()
+    _set_tags(customer, tags)
+    after = _state(customer, tags)
+    events.record("customer.created", subject=customer, actor=actor,
+                  payload={"owner_id": customer.owner_id, "team_id": customer.team_id, "source": customer.source},
+                  audit_action="create", changes=events.diff({}, {k: v for k, v in after.items() if v not in ("", [], {}, None)}))
+    return customer
+
+
+def _locked_for_write(actor: User, customer_id: int, *, for_delete: bool = False) -> Customer:
+    customer = (access.editable_customers(actor, for_delete=for_delete)
+                .select_for_update().filter(pk=customer_id).first())
+    if customer is None:
+        if access.visible_customers(actor).filter(pk=customer_id).exists():
+            raise CustomerReadOnly(_("You can see this customer but not change it."))
+        raise CustomerNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, actor: User, customer_id: int, version: int | None, data: Mapping[str, Any]) -> Customer:
+    """Change some fields of a customer the actor may edit, if ``version`` is the stored one.
+
+    A stale version raises StaleVersion and changes nothing. Emits ``customer.updated`` with the changed
+    fields (and ``customer.owner_changed`` when the owner moves); no event when nothing changed.
+    """
+    customer = _locked_for_write(actor, customer_id)
+    check_version(customer, version)
+    clean = _clean(data, current=customer)
+    _resolve_owner_and_team(actor, clean, customer)
+    current_tags = sorted(customer.tags.values_list("name", flat=True))
+    before = _state(customer, current_tags)
+    tags = clean.pop("tags", None)
+    for name, value in clean.items():
+        setattr(customer, name, value)
+    after = _state(customer, tags if tags is not None else current_tags)
+    changes = events.diff(before, after)
+    if not changes:
+        return customer
+    _refresh_search_text(customer)
+    bump_version(customer)
+    customer.save()
+    if tags is not None:
+        _set_tags(customer, tags)
+    events.record("customer.updated", subject=customer, actor=actor,
+                  payload={"fields": sorted(changes), "version": customer.version},
+                  audit_action="update", changes=changes)
+    return customer
+
+
+@transaction.atomic
+def delete_customer(*, actor: User, customer_id: int, version: int | None = None) -> Customer:
+    """Soft-delete a customer (owner, their manager or an admin). Its orders and history stay for analytics."""
+    customer = _locked_for_write(actor, customer_id, for_delete=True)
+    if version is not None:
+        check_version(customer, version)
+    customer.deleted_at = timezone.now()
+    bump_version(customer)
+    customer.save(update_fields=["deleted_at", "version", "updated_at"])
+    events.record("customer.deleted", subject=customer, actor=actor, payload={"version": customer.version},
+                  audit_action="delete", changes={"deleted_at": [None, customer.deleted_at]})
+    return customer
+
+
+@transaction.atomic
+def share_customer(*, actor: User, customer_id: int, user_id: int) -> CustomerShare:
+    """Let a colleague see and edit a customer. Only the owner, their manager or an admin may share."""
+    customer = _locked_for_write(actor, customer_id, for_delete=True)
+    colleague = User.objects.filter(pk=user_id, is_active=True).first()
+    if colleague is None:
+        raise CustomerInvalid(_("No such active user."), user_id=[_("No such active user.")])
+    share, created = CustomerShare.objects.get_or_create(customer=customer, user=colleague)
+    if created:
+        events.record("customer.shared", subject=customer, actor=actor, payload={"user_id": colleague.pk},
+                      audit_action="update", changes={"shared_with": [None, colleague.username]})
+    return share
+
+
+@transaction.atomic
+def unshare_customer(*, actor: User, customer_id: int, user_id: int) -> None:
+    customer = _locked_for_write(actor, customer_id, for_delete=True)
+    deleted, _detail = CustomerShare.objects.filter(customer=customer, user_id=user_id).delete()
+    if deleted:
+        events.record("customer.unshared", subject=customer, actor=actor, payload={"user_id": user_id},
+                      audit_action="update", changes={"shared_with": [user_id, None]})

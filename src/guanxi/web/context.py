@@ -1,0 +1,17 @@
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def navigation(request):
+    """The main menu, filtered by what the user's role may open."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = [
+        ("dashboard", _("Dashboard"), reverse("web:dashboard")),
+        ("customers", _("Customers"), reverse("customers:list")),
+    ]
+    if user.is_admin:
+        items.append(("admin", _("Administration"), reverse("admin:index")))
+    section = request.resolver_match.namespace if request.resolver_match else ""
+    return {"nav_items": items, "nav_section": section or request.resolver_match.url_name if request.resolver_match else ""}
