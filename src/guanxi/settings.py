@@ -189,3 +189,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("GUANXI_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+AXES_VERBOSE = False

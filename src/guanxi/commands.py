@@ -1,0 +1,160 @@
+"""The ``guanxi`` command line (Typer). Domain errors print one line to stderr and exit 1 (STYLE.md section 5)."""
+
+import os
+import secrets
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from guanxi.cli import setup_django
+
+app = typer.Typer(help="Guanxi (关系): customer lifecycle management.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(demo_app, name="demo")
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _run(fn):
+    """Run ``fn`` with Django set up, as the CLI (audit entries say ``cli``), turning domain errors into exit 1."""
+    setup_django()
+    from guanxi.core.context import system_context
+    from guanxi.core.errors import GuanxiError
+
+    try:
+        with system_context("cli"):
+            return fn()
+    except GuanxiError as exc:
+        detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.details.items() if isinstance(v, list))
+        fail(exc.message + (f" ({detail})" if detail else ""))
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (DATABASE_URL, SQLite under ./var by default)."""
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 2,
+) -> None:
+    """Serve the web app and the API with gunicorn."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
+    command = [sys.executable, "-m", "gunicorn", "guanxi.wsgi:application", "--bind", f"{host}:{port}",
+               "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--timeout", "120"]
+    raise typer.Exit(subprocess.call(command))  # noqa: S603 - fixed argv, no shell
+
+
+@user_app.command("create")
+def user_create(
+    name: Annotated[str, typer.Argument(help="Username")],
+    role: Annotated[str, typer.Option(help="admin, manager, sales, support or analyst")],
+    team: Annotated[str | None, typer.Option(help="Team name (created if missing)")] = None,
+    password: Annotated[str | None, typer.Option(help="Password; a random one is printed if omitted")] = None,
+    email: Annotated[str, typer.Option(help="E-mail address")] = "",
+) -> None:
+    """Create a user with a role, in a team."""
+
+    def create():
+        from guanxi.accounts import services
+
+        team_obj = services.create_team(name=team) if team else None
+        chosen = password or secrets.token_urlsafe(12)
+        user = services.create_user(username=name, role=role, team=team_obj, password=chosen, email=email,
+                                    check_password_strength=password is not None)
+        typer.echo(f"created {user.username} ({user.role}{', ' + team_obj.name if team_obj else ''})", err=True)
+        if password is None:
+            typer.echo(f"password: {chosen}")
+
+    _run(create)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="Username the token is for")],
+    label: Annotated[str, typer.Option("--name", help="What the token is for")] = "cli",
+) -> None:
+    """Create an API token for a user and print only the token on stdout."""
+
+    def create():
+        from guanxi.accounts import services
+        from guanxi.accounts.models import User
+
+        user = User.objects.filter(username=name, is_active=True).first()
+        if user is None:
+            fail(f"no active user named {name}")
+        _record, token = services.create_api_token(user=user, name=label)
+        typer.echo(token)
+
+    _run(create)
+
+
+@demo_app.command("load")
+def demo_load(
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same company")] = 42,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when customers already exist")] = False,
+) -> None:
+    """Build the demo company: teams, users, ~2,400 customers with the CDNOW purchase histories."""
+
+    def load():
+        from guanxi import demo
+
+        if if_empty and demo.has_data():
+            typer.echo("demo data already loaded; nothing to do", err=True)
+            return
+        summary = demo.load(seed=seed, progress=_progress)
+        typer.echo(f"loaded {summary['customers']} customers, {summary['orders']} orders, "
+                   f"{summary['users']} users", err=True)
+
+    _run(load)
+
+
+@demo_app.command("logins")
+def demo_logins() -> None:
+    """Print the demo users and their password."""
+    from guanxi.demo import DEMO_PASSWORD, DEMO_USERS
+
+    for username, role, team, _name in DEMO_USERS:
+        typer.echo(f"  {username:<10} {role:<8} {team or '':<12} password: {DEMO_PASSWORD}")
+
+
+def _progress(description: str, total: int):
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    progress.start()
+    task = progress.add_task(description, total=total)
+
+    def advance(n: int = 1, done: bool = False):
+        progress.advance(task, n)
+        if done:
+            progress.stop()
+
+    return advance
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run any Django management command, e.g. ``guanxi manage createsuperuser``."""
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["guanxi manage", *ctx.args])
