@@ -43,8 +43,9 @@ def teams(db):
 @pytest.fixture
 def make_user(db):
     def make(username: str, role: str, team=None, password: str | None = None) -> User:
-        return accounts.create_user(username=username, role=role, team=team, password=password,
-                                    check_password_strength=False)
+        return accounts.create_user(
+            username=username, role=role, team=team, password=password, check_password_strength=False
+        )
 
     return make
 
@@ -85,10 +86,21 @@ def make_customer(db):
         data = {"display_name": fields.pop("display_name", "Customer"), **fields}
         actor = owner
         if owner.role != "sales":
-            admin = User.objects.filter(role="admin").first() or accounts.create_user(username="factory-admin", role="admin")
+            admin = User.objects.filter(role="admin").first() or accounts.create_user(
+                username="factory-admin", role="admin"
+            )
             actor = admin
             data.setdefault("owner_id", owner.pk)
             data.setdefault("team_id", owner.team_id)
         return services.create_customer(actor=actor, data=data)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    """LocaleMiddleware leaves the last request's language active in the thread; start every test in English."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")

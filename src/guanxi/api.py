@@ -81,7 +81,17 @@ def on_domain_error(request, exc: GuanxiError):
 def _field_path(loc) -> str:
     # ninja prefixes locations with the parameter source and name ("body", "data", ...): drop them.
     parts = [str(p) for p in loc]
-    while parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "data", "payload", "filters"}:
+    while parts and parts[0] in {
+        "body",
+        "query",
+        "path",
+        "header",
+        "cookie",
+        "form",
+        "data",
+        "payload",
+        "filters",
+    }:
         parts.pop(0)
     return ".".join(parts) or "body"
 
@@ -96,8 +106,12 @@ def on_validation_error(request, exc: NinjaValidationError):
 
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc):
-    return error_response(request, 401, "authentication_required",
-                          "Send a valid API token (Authorization: Bearer ...) or log in.")
+    return error_response(
+        request,
+        401,
+        "authentication_required",
+        "Send a valid API token (Authorization: Bearer ...) or log in.",
+    )
 
 
 @api.exception_handler(AuthorizationError)

@@ -1,4 +1,5 @@
 """The ``guanxi`` command: operators' and analysts' entry point. Every command honours DATABASE_URL."""
+
 import os
 import sys
 

@@ -10,8 +10,9 @@ import typer
 
 from guanxi.cli import setup_django
 
-app = typer.Typer(help="Guanxi (关系): customer lifecycle management.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Guanxi (关系): customer lifecycle management.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -58,8 +59,22 @@ def serve(
 ) -> None:
     """Serve the web app and the API with gunicorn."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
-    command = [sys.executable, "-m", "gunicorn", "guanxi.wsgi:application", "--bind", f"{host}:{port}",
-               "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--timeout", "120"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "guanxi.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--timeout",
+        "120",
+    ]
     raise typer.Exit(subprocess.call(command))  # noqa: S603 - fixed argv, no shell
 
 
@@ -78,8 +93,14 @@ def user_create(
 
         team_obj = services.create_team(name=team) if team else None
         chosen = password or secrets.token_urlsafe(12)
-        user = services.create_user(username=name, role=role, team=team_obj, password=chosen, email=email,
-                                    check_password_strength=password is not None)
+        user = services.create_user(
+            username=name,
+            role=role,
+            team=team_obj,
+            password=chosen,
+            email=email,
+            check_password_strength=password is not None,
+        )
         typer.echo(f"created {user.username} ({user.role}{', ' + team_obj.name if team_obj else ''})", err=True)
         if password is None:
             typer.echo(f"password: {chosen}")
@@ -121,8 +142,10 @@ def demo_load(
             typer.echo("demo data already loaded; nothing to do", err=True)
             return
         summary = demo.load(seed=seed, progress=_progress)
-        typer.echo(f"loaded {summary['customers']} customers, {summary['orders']} orders, "
-                   f"{summary['users']} users", err=True)
+        typer.echo(
+            f"loaded {summary['customers']} customers, {summary['orders']} orders, {summary['users']} users",
+            err=True,
+        )
 
     _run(load)
 
@@ -130,6 +153,7 @@ def demo_load(
 @demo_app.command("logins")
 def demo_logins() -> None:
     """Print the demo users and their password."""
+    setup_django()
     from guanxi.demo import DEMO_PASSWORD, DEMO_USERS
 
     for username, role, team, _name in DEMO_USERS:

@@ -11,3 +11,4 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("", include("guanxi.web.urls")),
 ]
+handler404 = "guanxi.web.views.not_found"

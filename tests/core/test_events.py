@@ -31,7 +31,12 @@ def test_create_update_delete_each_write_one_event_and_one_audit_entry(users):
 
     services.delete_customer(actor=rep, customer_id=customer.pk, version=2)
     assert counts() == (before[0] + 3, before[1] + 3)
-    assert Event.objects.filter(subject_type="customers.customer", subject_id=customer.pk).values_list("type", flat=True).order_by("id")[2] == "customer.deleted"
+    assert (
+        Event.objects.filter(subject_type="customers.customer", subject_id=customer.pk)
+        .values_list("type", flat=True)
+        .order_by("id")[2]
+        == "customer.deleted"
+    )
 
 
 def test_an_update_that_changes_nothing_writes_nothing(users, make_customer):

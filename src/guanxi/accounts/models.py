@@ -7,9 +7,7 @@ class Team(models.Model):
     """A sales or service team. A manager may lead several teams; members belong to one."""
 
     name = models.CharField(_("name"), max_length=120, unique=True)
-    managers = models.ManyToManyField(
-        "accounts.User", blank=True, related_name="led_teams", verbose_name=_("managers")
-    )
+    managers = models.ManyToManyField("accounts.User", blank=True, related_name="led_teams", verbose_name=_("managers"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -57,7 +55,7 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(_("prefix"), max_length=16, help_text=_("The first characters, to recognise it"))
+    prefix = models.CharField(_("prefix"), max_length=16, help_text=_("The first characters of the token, to recognise it."))
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)

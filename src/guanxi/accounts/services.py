@@ -14,7 +14,7 @@ from guanxi.accounts.errors import InvalidToken, TokenNotFound, UserInvalid
 from guanxi.accounts.models import ApiToken, Team, User
 from guanxi.core import events
 
-TOKEN_PREFIX = "gx_"
+TOKEN_PREFIX = "gx_"  # noqa: S105 - a public prefix, not a secret
 # Recording every request's use would turn each API read into a write; once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -30,8 +30,14 @@ def create_team(*, name: str, managers: list[User] = (), actor: User | None = No
     if managers:
         team.managers.add(*managers)
     if created:
-        events.record("team.created", subject=team, actor=actor, payload={"name": name},
-                      audit_action="create", changes={"name": [None, name]})
+        events.record(
+            "team.created",
+            subject=team,
+            actor=actor,
+            payload={"name": name},
+            audit_action="create",
+            changes={"name": [None, name]},
+        )
     return team
 
 
@@ -52,7 +58,10 @@ def create_user(
     Without a password the account cannot log in until one is set. A manager leads the team given.
     """
     if role not in User.Role.values:
-        raise UserInvalid(_("Unknown role %(role)s.") % {"role": role}, role=[_("Choose one of: %s") % ", ".join(User.Role.values)])
+        raise UserInvalid(
+            _("Unknown role %(role)s.") % {"role": role},
+            role=[_("Choose one of: %s.") % ", ".join(User.Role.values)],
+        )
     if User.objects.filter(username=username).exists():
         raise UserInvalid(_("A user named %(name)s already exists.") % {"name": username}, username=[_("Taken.")])
     user = User(username=username, role=role, team=team, email=email, display_name=display_name)
@@ -70,8 +79,14 @@ def create_user(
     user.save()
     if role == User.Role.MANAGER and team is not None:
         team.managers.add(user)
-    events.record("user.created", subject=user, actor=actor, payload={"role": role, "team_id": team.pk if team else None},
-                  audit_action="create", changes={"username": [None, username], "role": [None, role]})
+    events.record(
+        "user.created",
+        subject=user,
+        actor=actor,
+        payload={"role": role, "team_id": team.pk if team else None},
+        audit_action="create",
+        changes={"username": [None, username], "role": [None, role]},
+    )
     return user
 
 
@@ -80,8 +95,14 @@ def create_api_token(*, user: User, name: str, actor: User | None = None) -> tup
     """Issue a token for ``user``. Returns the record and the token itself, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken.objects.create(user=user, name=name[:100], prefix=token[:10], digest=token_digest(token))
-    events.record("api_token.created", subject=record, actor=actor or user, payload={"user_id": user.pk, "name": name},
-                  audit_action="create", changes={"name": [None, name]})
+    events.record(
+        "api_token.created",
+        subject=record,
+        actor=actor or user,
+        payload={"user_id": user.pk, "name": name},
+        audit_action="create",
+        changes={"name": [None, name]},
+    )
     return record, token
 
 
@@ -97,8 +118,14 @@ def revoke_api_token(*, user: User, token_id: int) -> ApiToken:
     if record.revoked_at is None:
         record.revoked_at = timezone.now()
         record.save(update_fields=["revoked_at"])
-        events.record("api_token.revoked", subject=record, actor=user, payload={"user_id": record.user_id},
-                      audit_action="update", changes={"revoked_at": [None, record.revoked_at]})
+        events.record(
+            "api_token.revoked",
+            subject=record,
+            actor=user,
+            payload={"user_id": record.user_id},
+            audit_action="update",
+            changes={"revoked_at": [None, record.revoked_at]},
+        )
     return record
 
 

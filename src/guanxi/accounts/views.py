@@ -17,8 +17,11 @@ def profile(request):
         _record, new_token = services.create_api_token(user=request.user, name=form.cleaned_data["name"])
         messages.success(request, _("Token created. Copy it now: it will not be shown again."))
         form = TokenForm()
-    return render(request, "accounts/profile.html",
-                  {"form": form, "tokens": selectors.user_tokens(request.user), "new_token": new_token})
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "tokens": selectors.user_tokens(request.user), "new_token": new_token},
+    )
 
 
 @login_required

@@ -1,21 +1,27 @@
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from guanxi.commerce import selectors, services
 from guanxi.commerce.models import Order
 from guanxi.commerce.schemas import OrderCreate, OrderList, OrderOut, OrderQuery
 from guanxi.core.pagination import paginate
-from guanxi.core.schemas import ERRORS
+from guanxi.core.schemas import ERRORS, Id
 
 router = Router(tags=["orders"])
 
 
 def present(order: Order) -> dict:
     return {
-        "id": order.pk, "customer_id": order.customer_id, "external_id": order.external_id,
-        "ordered_at": order.ordered_at, "amount": order.amount, "currency": order.currency,
-        "lines": [{"description": ln.description, "quantity": ln.quantity, "unit_price": ln.unit_price}
-                  for ln in order.lines.all()],
+        "id": order.pk,
+        "customer_id": order.customer_id,
+        "external_id": order.external_id,
+        "ordered_at": order.ordered_at,
+        "amount": order.amount,
+        "currency": order.currency,
+        "lines": [
+            {"description": ln.description, "quantity": ln.quantity, "unit_price": ln.unit_price}
+            for ln in order.lines.all()
+        ],
     }
 
 
@@ -23,15 +29,25 @@ def present(order: Order) -> dict:
 def list_orders(request: HttpRequest, filters: Query[OrderQuery]):
     """Orders of the customers you can see, newest first."""
     page = paginate(
-        selectors.list_orders(request.auth, customer_id=filters.customer_id, ordered_after=filters.ordered_after,
-                              ordered_before=filters.ordered_before),
-        limit=filters.limit, offset=filters.offset,
+        selectors.list_orders(
+            request.auth,
+            customer_id=filters.customer_id,
+            ordered_after=filters.ordered_after,
+            ordered_before=filters.ordered_before,
+        ),
+        limit=filters.limit,
+        offset=filters.offset,
     )
-    return {"items": [present(o) for o in page.items], "total": page.total, "limit": page.limit, "offset": page.offset}
+    return {
+        "items": [present(o) for o in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
 
 
-@router.get("/{int:order_id}", response={200: OrderOut, **ERRORS})
-def get_order(request: HttpRequest, order_id: int):
+@router.get("/{order_id}", response={200: OrderOut, **ERRORS})
+def get_order(request: HttpRequest, order_id: Id):
     """One order of a customer you can see."""
     return present(selectors.get_order(request.auth, order_id))
 
@@ -43,4 +59,4 @@ def place_order(request: HttpRequest, payload: OrderCreate):
     data = payload.dict()
     lines = [services.LineData(**line) for line in data.pop("lines")]
     order, created = services.place_order(actor=request.auth, data=services.OrderData(**data, lines=lines))
-    return (201 if created else 200), present(selectors.get_order(request.auth, order.pk))
+    return Status((201 if created else 200), present(selectors.get_order(request.auth, order.pk)))

@@ -4,6 +4,8 @@ from decimal import Decimal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from guanxi.core.schemas import Id
+
 
 class OrderLineIn(Schema):
     model_config = ConfigDict(extra="forbid")
@@ -17,7 +19,7 @@ class OrderLineIn(Schema):
 class OrderCreate(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int = Field(..., ge=1)
+    customer_id: Id
     external_id: str = Field(..., min_length=1, max_length=100, description="Your order number; makes retries safe")
     ordered_at: datetime
     amount: Decimal = Field(..., ge=0, max_digits=14, decimal_places=2)
@@ -49,7 +51,7 @@ class OrderList(Schema):
 
 
 class OrderQuery(Schema):
-    customer_id: int | None = None
+    customer_id: Id | None = None
     ordered_after: datetime | None = None
     ordered_before: datetime | None = None
     limit: int = Field(50, ge=1, le=200)

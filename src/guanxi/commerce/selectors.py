@@ -8,8 +8,13 @@ from guanxi.commerce.models import Order
 from guanxi.core import access
 
 
-def list_orders(user, *, customer_id: int | None = None, ordered_after: datetime | None = None,
-                ordered_before: datetime | None = None) -> QuerySet:
+def list_orders(
+    user,
+    *,
+    customer_id: int | None = None,
+    ordered_after: datetime | None = None,
+    ordered_before: datetime | None = None,
+) -> QuerySet:
     orders = access.restrict(Order.objects.all(), user, via="customer")
     if customer_id is not None:
         orders = orders.filter(customer_id=customer_id)

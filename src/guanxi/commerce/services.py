@@ -33,8 +33,12 @@ class OrderData:
 
 
 def _same(order: Order, data: OrderData, currency: str) -> bool:
-    return (order.customer_id == data.customer_id and order.ordered_at == data.ordered_at
-            and order.amount == data.amount and order.currency == currency)
+    return (
+        order.customer_id == data.customer_id
+        and order.ordered_at == data.ordered_at
+        and order.amount == data.amount
+        and order.currency == currency
+    )
 
 
 @transaction.atomic
@@ -67,19 +71,41 @@ def place_order(*, actor, data: OrderData) -> tuple[Order, bool]:
     if existing is not None:
         if _same(existing, data, currency):
             return existing, False
-        raise DuplicateOrder(_("Order number %(number)s is already used by another order.") % {"number": data.external_id})
+        raise DuplicateOrder(
+            _("Order number %(number)s is already used by another order.") % {"number": data.external_id}
+        )
 
-    order = Order.objects.create(customer=customer, external_id=data.external_id.strip(), ordered_at=data.ordered_at,
-                                 amount=data.amount, currency=currency)
+    order = Order.objects.create(
+        customer=customer,
+        external_id=data.external_id.strip(),
+        ordered_at=data.ordered_at,
+        amount=data.amount,
+        currency=currency,
+    )
     products = {p.sku: p for p in Product.objects.filter(sku__in=[ln.sku for ln in data.lines if ln.sku])}
-    OrderLine.objects.bulk_create([
-        OrderLine(order=order, product=products.get(line.sku), description=line.description or line.sku,
-                  quantity=line.quantity, unit_price=line.unit_price)
-        for line in data.lines
-    ])
-    events.record("order.placed", subject=order, actor=actor,
-                  payload={"customer_id": customer.pk, "amount": order.amount, "currency": currency,
-                           "ordered_at": order.ordered_at},
-                  audit_action="create",
-                  changes={"external_id": [None, order.external_id], "amount": [None, order.amount]})
+    OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order,
+                product=products.get(line.sku),
+                description=line.description or line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for line in data.lines
+        ]
+    )
+    events.record(
+        "order.placed",
+        subject=order,
+        actor=actor,
+        payload={
+            "customer_id": customer.pk,
+            "amount": order.amount,
+            "currency": currency,
+            "ordered_at": order.ordered_at,
+        },
+        audit_action="create",
+        changes={"external_id": [None, order.external_id], "amount": [None, order.amount]},
+    )
     return order, True

@@ -25,6 +25,14 @@ class EventAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("at", "actor_label", "action", "subject_type", "subject_id", "subject_label", "ip_address")
+    list_display = (
+        "at",
+        "actor_label",
+        "action",
+        "subject_type",
+        "subject_id",
+        "subject_label",
+        "ip_address",
+    )
     list_filter = ("action", "subject_type")
     search_fields = ("actor_label", "subject_label")

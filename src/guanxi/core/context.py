@@ -16,7 +16,7 @@ class Origin:
     via: str = "web"
 
 
-_origin: ContextVar[Origin] = ContextVar("guanxi_origin", default=Origin(via="system"))
+_origin: ContextVar[Origin] = ContextVar("guanxi_origin", default=Origin(via="system"))  # noqa: B039 - frozen
 
 
 def current_origin() -> Origin:

@@ -23,8 +23,11 @@ def check_version(instance: VersionedModel, expected: int | None) -> None:
         raise StaleVersion(_("The version of the record you edited is required."), expected=None)
     if instance.version != expected:
         raise StaleVersion(
-            _("Someone else changed this record (now version %(current)s, you edited version %(expected)s). "
-              "Reload it and apply your change again.") % {"current": instance.version, "expected": expected},
+            _(
+                "Someone else changed this record (now version %(current)s, you edited version %(expected)s). "
+                "Reload it and apply your change again."
+            )
+            % {"current": instance.version, "expected": expected},
             current=instance.version,
             expected=expected,
         )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from guanxi.customers.models import CustomFieldDefinition, Customer, Tag
+from guanxi.customers.models import Customer, CustomFieldDefinition, Tag
 
 
 @admin.register(CustomFieldDefinition)

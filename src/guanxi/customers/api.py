@@ -1,10 +1,10 @@
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from guanxi.core import access
 from guanxi.core.errors import PermissionDenied
 from guanxi.core.pagination import paginate
-from guanxi.core.schemas import ERRORS
+from guanxi.core.schemas import ERRORS, Id
 from guanxi.customers import selectors, services
 from guanxi.customers.models import Customer
 from guanxi.customers.schemas import (
@@ -21,13 +21,19 @@ from guanxi.customers.schemas import (
 router = Router(tags=["customers"])
 
 
-
 def _summary(customer: Customer) -> dict:
     return {
-        "id": customer.pk, "kind": customer.kind, "industry": customer.industry, "region": customer.region,
-        "source": customer.source, "tags": [t.name for t in customer.tags.all()],
-        "owner_id": customer.owner_id, "team_id": customer.team_id, "version": customer.version,
-        "created_at": customer.created_at, "updated_at": customer.updated_at,
+        "id": customer.pk,
+        "kind": customer.kind,
+        "industry": customer.industry,
+        "region": customer.region,
+        "source": customer.source,
+        "tags": [t.name for t in customer.tags.all()],
+        "owner_id": customer.owner_id,
+        "team_id": customer.team_id,
+        "version": customer.version,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
     }
 
 
@@ -36,14 +42,20 @@ def present(user, customer: Customer) -> dict:
     data = _summary(customer)
     if access.can_see_personal_data(user):
         data.update(
-            display_name=customer.display_name, given_name=customer.given_name, family_name=customer.family_name,
-            emails=customer.emails, phones=customer.phones, wechat_id=customer.wechat_id,
-            company=customer.company, address=customer.address, custom_fields=customer.custom_fields,
+            display_name=customer.display_name,
+            given_name=customer.given_name,
+            family_name=customer.family_name,
+            emails=customer.emails,
+            phones=customer.phones,
+            wechat_id=customer.wechat_id,
+            company=customer.company,
+            address=customer.address,
+            custom_fields=customer.custom_fields,
         )
     return data
 
 
-def _reload(request: HttpRequest, customer_id: int) -> dict:
+def _reload(request: HttpRequest, customer_id: Id) -> dict:
     return present(request.auth, selectors.get_customer(request.auth, customer_id))
 
 
@@ -56,60 +68,67 @@ def list_customers(request: HttpRequest, filters: Query[CustomerQuery]):
     """
     data = filters.dict()
     limit, offset = data.pop("limit"), data.pop("offset")
-    page = paginate(selectors.list_customers(request.auth, selectors.CustomerFilters(**data)), limit=limit, offset=offset)
-    return {"items": [present(request.auth, c) for c in page.items], "total": page.total, "limit": limit, "offset": offset}
+    page = paginate(
+        selectors.list_customers(request.auth, selectors.CustomerFilters(**data)), limit=limit, offset=offset
+    )
+    return {
+        "items": [present(request.auth, c) for c in page.items],
+        "total": page.total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 @router.post("", response={201: CustomerOut, **ERRORS})
 def create_customer(request: HttpRequest, payload: CustomerCreate):
     """Create a customer. A sales rep becomes its owner; managers may set ``owner_id`` within their teams."""
     customer = services.create_customer(actor=request.auth, data=payload.dict())
-    return 201, _reload(request, customer.pk)
+    return Status(201, _reload(request, customer.pk))
 
 
-@router.get("/{int:customer_id}", response={200: CustomerOut | CustomerSummaryOut, **ERRORS})
-def get_customer(request: HttpRequest, customer_id: int):
+@router.get("/{customer_id}", response={200: CustomerOut | CustomerSummaryOut, **ERRORS})
+def get_customer(request: HttpRequest, customer_id: Id):
     """One customer. A customer you may not see is reported as not found."""
     return _reload(request, customer_id)
 
 
-def _update(request: HttpRequest, customer_id: int, payload: CustomerUpdate):
+def _update(request: HttpRequest, customer_id: Id, payload: CustomerUpdate):
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     services.update_customer(actor=request.auth, customer_id=customer_id, version=version, data=data)
     return _reload(request, customer_id)
 
 
-@router.put("/{int:customer_id}", response={200: CustomerOut, **ERRORS})
-def update_customer(request: HttpRequest, customer_id: int, payload: CustomerUpdate):
+@router.put("/{customer_id}", response={200: CustomerOut, **ERRORS})
+def update_customer(request: HttpRequest, customer_id: Id, payload: CustomerUpdate):
     """Change the fields you send. ``version`` must be the version you read, or you get 409 and nothing changes."""
     return _update(request, customer_id, payload)
 
 
-@router.patch("/{int:customer_id}", response={200: CustomerOut, **ERRORS})
-def patch_customer(request: HttpRequest, customer_id: int, payload: CustomerUpdate):
+@router.patch("/{customer_id}", response={200: CustomerOut, **ERRORS})
+def patch_customer(request: HttpRequest, customer_id: Id, payload: CustomerUpdate):
     """Same as PUT: only the fields sent change, and ``version`` is required."""
     return _update(request, customer_id, payload)
 
 
-@router.delete("/{int:customer_id}", response={204: None, **ERRORS})
-def delete_customer(request: HttpRequest, customer_id: int, version: int | None = Query(None, ge=1)):
+@router.delete("/{customer_id}", response={204: None, **ERRORS})
+def delete_customer(request: HttpRequest, customer_id: Id, version: int | None = Query(None, ge=1, le=2**31 - 1)):
     """Soft-delete a customer you own (managers: their teams'). Pass ``version`` to guard against stale deletes."""
     services.delete_customer(actor=request.auth, customer_id=customer_id, version=version)
-    return 204, None
+    return Status(204, None)
 
 
-@router.post("/{int:customer_id}/shares", response={201: ShareOut, **ERRORS})
-def share_customer(request: HttpRequest, customer_id: int, payload: ShareIn):
+@router.post("/{customer_id}/shares", response={201: ShareOut, **ERRORS})
+def share_customer(request: HttpRequest, customer_id: Id, payload: ShareIn):
     """Share a customer you own with a colleague, who can then see and edit it."""
     if not access.can_see_personal_data(request.auth):
         raise PermissionDenied("Your role cannot share customers.")
     services.share_customer(actor=request.auth, customer_id=customer_id, user_id=payload.user_id)
-    return 201, {"customer_id": customer_id, "user_id": payload.user_id}
+    return Status(201, {"customer_id": customer_id, "user_id": payload.user_id})
 
 
-@router.delete("/{int:customer_id}/shares/{int:user_id}", response={204: None, **ERRORS})
-def unshare_customer(request: HttpRequest, customer_id: int, user_id: int):
+@router.delete("/{customer_id}/shares/{user_id}", response={204: None, **ERRORS})
+def unshare_customer(request: HttpRequest, customer_id: Id, user_id: Id):
     """Stop sharing a customer with a colleague."""
     services.unshare_customer(actor=request.auth, customer_id=customer_id, user_id=user_id)
-    return 204, None
+    return Status(204, None)

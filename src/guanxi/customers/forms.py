@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.customers.models import CustomFieldDefinition, Customer
+from guanxi.customers.models import Customer, CustomFieldDefinition
 
 _SPLIT = re.compile(r"[\n,;，；]+")
 
@@ -17,14 +17,26 @@ def split_values(text: str) -> list[str]:
 
 class CustomerForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Customer.Kind.choices)
-    display_name = forms.CharField(label=_("Name"), max_length=200, required=False,
-                                   help_text=_("Leave empty to use the family and given name."))
+    display_name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty to use the family and given name."),
+    )
     family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
     given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
-    emails = forms.CharField(label=_("E-mails"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=_("One per line."))
-    phones = forms.CharField(label=_("Phones"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text=_("One per line, in any common format."))
+    emails = forms.CharField(
+        label=_("E-mails"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One per line."),
+    )
+    phones = forms.CharField(
+        label=_("Phones"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One per line, in any common format."),
+    )
     wechat_id = forms.CharField(label=_("WeChat ID"), max_length=100, required=False)
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     industry = forms.CharField(label=_("Industry"), max_length=100, required=False)
@@ -40,7 +52,7 @@ class CustomerForm(forms.Form):
         self.definitions = list(definitions)
         chinese = (get_language() or "").startswith("zh")
         for definition in self.definitions:
-            label = (definition.label_zh_hans if chinese and definition.label_zh_hans else definition.label)
+            label = definition.label_zh_hans if chinese and definition.label_zh_hans else definition.label
             name = f"cf_{definition.key}"
             if definition.field_type == CustomFieldDefinition.FieldType.CHOICE:
                 field = forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in definition.choices]])
@@ -59,9 +71,23 @@ class CustomerForm(forms.Form):
 
     @classmethod
     def initial_for(cls, customer: Customer) -> dict:
-        initial = {name: getattr(customer, name) for name in (
-            "kind", "display_name", "family_name", "given_name", "wechat_id", "company", "industry", "region",
-            "address", "source", "owner_id", "version")}
+        initial = {
+            name: getattr(customer, name)
+            for name in (
+                "kind",
+                "display_name",
+                "family_name",
+                "given_name",
+                "wechat_id",
+                "company",
+                "industry",
+                "region",
+                "address",
+                "source",
+                "owner_id",
+                "version",
+            )
+        }
         initial["emails"] = "\n".join(customer.emails)
         initial["phones"] = "\n".join(customer.phones)
         initial["tags"] = ", ".join(t.name for t in customer.tags.all())

@@ -1,5 +1,6 @@
 """Normalising contact data the same way everywhere: forms, API, imports and search."""
 
+import contextlib
 import re
 import unicodedata
 from datetime import date
@@ -54,16 +55,22 @@ def compose_name(family_name: str, given_name: str) -> str:
     return " ".join(part for part in (given_name, family_name) if part)
 
 
-def search_text(*, display_name: str, given_name: str, family_name: str, emails: list[str], phones: list[str],
-                company: str, wechat_id: str) -> str:
+def search_text(
+    *,
+    display_name: str,
+    given_name: str,
+    family_name: str,
+    emails: list[str],
+    phones: list[str],
+    company: str,
+    wechat_id: str,
+) -> str:
     """One lower-cased string for substring search; phones also without '+' and country code prefix."""
     parts = [display_name, family_name + given_name, given_name, family_name, company, wechat_id, *emails]
     for phone in phones:
         parts.append(phone)
-        try:
+        with contextlib.suppress(phonenumbers.NumberParseException):
             parts.append(str(phonenumbers.parse(phone).national_number))
-        except phonenumbers.NumberParseException:
-            pass
     return " | ".join(clean_text(p).lower() for p in parts if p)
 
 

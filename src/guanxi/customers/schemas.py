@@ -4,6 +4,7 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from guanxi.core.schemas import Id, Version
 from guanxi.customers.models import Customer
 
 Kind = Literal["person", "company"]
@@ -27,8 +28,8 @@ class CustomerCreate(Schema):
     source: Source = "api"
     tags: list[str] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, Any] = Field(default_factory=dict, description="Keys must be defined by an admin")
-    owner_id: int | None = Field(None, ge=1, description="Managers and admins only; reps own what they create")
-    team_id: int | None = Field(None, ge=1)
+    owner_id: Id | None = Field(None, description="Managers and admins only; reps own what they create")
+    team_id: Id | None = None
 
 
 class CustomerUpdate(Schema):
@@ -36,7 +37,7 @@ class CustomerUpdate(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(..., ge=1)
+    version: Version
     kind: Kind | None = None
     display_name: str | None = Field(None, max_length=200)
     given_name: str | None = Field(None, max_length=100)
@@ -51,8 +52,8 @@ class CustomerUpdate(Schema):
     source: Source | None = None
     tags: list[str] | None = Field(None, max_length=50)
     custom_fields: dict[str, Any] | None = None
-    owner_id: int | None = Field(None, ge=1)
-    team_id: int | None = Field(None, ge=1)
+    owner_id: Id | None = None
+    team_id: Id | None = None
 
 
 class CustomerSummaryOut(Schema):
@@ -92,8 +93,8 @@ class CustomerList(Schema):
 
 class CustomerQuery(Schema):
     q: str = Field("", max_length=100, description="Substring of name, e-mail, phone, company or WeChat ID")
-    owner_id: int | None = None
-    team_id: int | None = None
+    owner_id: Id | None = None
+    team_id: Id | None = None
     tag: str = Field("", max_length=50)
     kind: Kind | Literal[""] = ""
     created_after: datetime | None = None
@@ -106,7 +107,7 @@ class CustomerQuery(Schema):
 class ShareIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int = Field(..., ge=1)
+    user_id: Id
 
 
 class ShareOut(Schema):

@@ -7,10 +7,11 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.core import access
+from guanxi.core.errors import PermissionDenied
 from guanxi.core.models import AuditEntry
 from guanxi.customers import normalize
 from guanxi.customers.errors import CustomerNotFound
-from guanxi.customers.models import CustomFieldDefinition, Customer, Tag
+from guanxi.customers.models import Customer, CustomFieldDefinition, Tag
 
 SORTS = {
     "created": ("created_at", "id"),
@@ -42,6 +43,8 @@ def _with_relations(customers: QuerySet) -> QuerySet:
 
 def list_customers(user, filters: CustomerFilters = CustomerFilters()) -> QuerySet:
     customers = access.visible_customers(user)
+    if filters.q and not access.can_see_personal_data(user):
+        raise PermissionDenied(_("Your role cannot search customers by name or contact details."))
     if filters.q:
         needle = normalize.clean_text(filters.q).lower()
         if needle:
@@ -69,14 +72,32 @@ def get_customer(user, customer_id: int) -> Customer:
     return customer
 
 
+def field_label(name: str) -> str:
+    """The translated label of a customer field named in an audit entry (``owner_id`` -> "owner")."""
+    try:
+        return str(Customer._meta.get_field(name.removesuffix("_id")).verbose_name)
+    except Exception:  # a field that no longer exists keeps its stored name
+        return name
+
+
 def customer_audit_trail(user, customer: Customer, limit: int = 50) -> list[AuditEntry]:
-    """The audit entries of a customer the caller can already see (pass one from ``get_customer``)."""
+    """The audit entries of a customer the caller can already see (pass one from ``get_customer``).
+
+    Each entry gets ``labelled_changes``: (field label, before, after) for display.
+    """
     if not access.can_view_audit(user):
         return []
-    return list(
+    entries = list(
         AuditEntry.objects.filter(subject_type=Customer._meta.label_lower, subject_id=customer.pk)
-        .select_related("actor").order_by("-at", "-id")[:limit]
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
     )
+    for entry in entries:
+        entry.labelled_changes = [
+            (field_label(name), *(values if isinstance(values, list) and len(values) == 2 else [None, values]))
+            for name, values in entry.changes.items()
+        ]
+    return entries
 
 
 def can_edit(user, customer: Customer) -> bool:

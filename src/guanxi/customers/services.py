@@ -12,16 +12,36 @@ from guanxi.core import access, events
 from guanxi.core.locking import bump_version, check_version
 from guanxi.customers import normalize
 from guanxi.customers.errors import CustomerInvalid, CustomerNotFound, CustomerReadOnly, OwnerAssignmentDenied
-from guanxi.customers.models import CustomFieldDefinition, Customer, CustomerShare, Tag
+from guanxi.customers.models import Customer, CustomerShare, CustomFieldDefinition, Tag
 
 # The fields a create or update may set, in the order the audit trail lists them.
 EDITABLE_FIELDS = (
-    "kind", "display_name", "given_name", "family_name", "emails", "phones", "wechat_id", "company",
-    "industry", "region", "address", "source", "tags", "custom_fields", "owner_id", "team_id",
+    "kind",
+    "display_name",
+    "given_name",
+    "family_name",
+    "emails",
+    "phones",
+    "wechat_id",
+    "company",
+    "industry",
+    "region",
+    "address",
+    "source",
+    "tags",
+    "custom_fields",
+    "owner_id",
+    "team_id",
 )
 TEXT_LIMITS = {
-    "display_name": 200, "given_name": 100, "family_name": 100, "wechat_id": 100, "company": 200,
-    "industry": 100, "region": 100, "address": 2000,
+    "display_name": 200,
+    "given_name": 100,
+    "family_name": 100,
+    "wechat_id": 100,
+    "company": 200,
+    "industry": 100,
+    "region": 100,
+    "address": 2000,
 }
 MAX_CONTACTS = 20
 MAX_TAGS = 50
@@ -52,7 +72,9 @@ def _clean(data: Mapping[str, Any], *, current: Customer | None) -> dict[str, An
         if composed:
             clean["display_name"] = composed[:200]
         else:
-            errors.setdefault("display_name", []).append(_("A customer needs a name (or given/family name, or company)."))
+            errors.setdefault("display_name", []).append(
+                _("A customer needs a name (or given/family name, or company).")
+            )
     if errors:
         raise CustomerInvalid(_("The customer data is not valid."), **errors)
     return clean
@@ -212,8 +234,13 @@ def _set_tags(customer: Customer, names: Iterable[str]) -> None:
 
 def _refresh_search_text(customer: Customer) -> None:
     customer.search_text = normalize.search_text(
-        display_name=customer.display_name, given_name=customer.given_name, family_name=customer.family_name,
-        emails=customer.emails, phones=customer.phones, company=customer.company, wechat_id=customer.wechat_id,
+        display_name=customer.display_name,
+        given_name=customer.given_name,
+        family_name=customer.family_name,
+        emails=customer.emails,
+        phones=customer.phones,
+        company=customer.company,
+        wechat_id=customer.wechat_id,
     )
 
 
@@ -239,15 +266,21 @@ def create_customer(*, actor: User, data: Mapping[str, Any]) -> Customer:
     customer.save()
     _set_tags(customer, tags)
     after = _state(customer, tags)
-    events.record("customer.created", subject=customer, actor=actor,
-                  payload={"owner_id": customer.owner_id, "team_id": customer.team_id, "source": customer.source},
-                  audit_action="create", changes=events.diff({}, {k: v for k, v in after.items() if v not in ("", [], {}, None)}))
+    events.record(
+        "customer.created",
+        subject=customer,
+        actor=actor,
+        payload={"owner_id": customer.owner_id, "team_id": customer.team_id, "source": customer.source},
+        audit_action="create",
+        changes=events.diff({}, {k: v for k, v in after.items() if v not in ("", [], {}, None)}),
+    )
     return customer
 
 
 def _locked_for_write(actor: User, customer_id: int, *, for_delete: bool = False) -> Customer:
-    customer = (access.editable_customers(actor, for_delete=for_delete)
-                .select_for_update().filter(pk=customer_id).first())
+    customer = (
+        access.editable_customers(actor, for_delete=for_delete).select_for_update().filter(pk=customer_id).first()
+    )
     if customer is None:
         if access.visible_customers(actor).filter(pk=customer_id).exists():
             raise CustomerReadOnly(_("You can see this customer but not change it."))
@@ -280,9 +313,14 @@ def update_customer(*, actor: User, customer_id: int, version: int | None, data:
     customer.save()
     if tags is not None:
         _set_tags(customer, tags)
-    events.record("customer.updated", subject=customer, actor=actor,
-                  payload={"fields": sorted(changes), "version": customer.version},
-                  audit_action="update", changes=changes)
+    events.record(
+        "customer.updated",
+        subject=customer,
+        actor=actor,
+        payload={"fields": sorted(changes), "version": customer.version},
+        audit_action="update",
+        changes=changes,
+    )
     return customer
 
 
@@ -295,8 +333,14 @@ def delete_customer(*, actor: User, customer_id: int, version: int | None = None
     customer.deleted_at = timezone.now()
     bump_version(customer)
     customer.save(update_fields=["deleted_at", "version", "updated_at"])
-    events.record("customer.deleted", subject=customer, actor=actor, payload={"version": customer.version},
-                  audit_action="delete", changes={"deleted_at": [None, customer.deleted_at]})
+    events.record(
+        "customer.deleted",
+        subject=customer,
+        actor=actor,
+        payload={"version": customer.version},
+        audit_action="delete",
+        changes={"deleted_at": [None, customer.deleted_at]},
+    )
     return customer
 
 
@@ -309,8 +353,14 @@ def share_customer(*, actor: User, customer_id: int, user_id: int) -> CustomerSh
         raise CustomerInvalid(_("No such active user."), user_id=[_("No such active user.")])
     share, created = CustomerShare.objects.get_or_create(customer=customer, user=colleague)
     if created:
-        events.record("customer.shared", subject=customer, actor=actor, payload={"user_id": colleague.pk},
-                      audit_action="update", changes={"shared_with": [None, colleague.username]})
+        events.record(
+            "customer.shared",
+            subject=customer,
+            actor=actor,
+            payload={"user_id": colleague.pk},
+            audit_action="update",
+            changes={"shared_with": [None, colleague.username]},
+        )
     return share
 
 
@@ -319,5 +369,11 @@ def unshare_customer(*, actor: User, customer_id: int, user_id: int) -> None:
     customer = _locked_for_write(actor, customer_id, for_delete=True)
     deleted, _detail = CustomerShare.objects.filter(customer=customer, user_id=user_id).delete()
     if deleted:
-        events.record("customer.unshared", subject=customer, actor=actor, payload={"user_id": user_id},
-                      audit_action="update", changes={"shared_with": [user_id, None]})
+        events.record(
+            "customer.unshared",
+            subject=customer,
+            actor=actor,
+            payload={"user_id": user_id},
+            audit_action="update",
+            changes={"shared_with": [user_id, None]},
+        )

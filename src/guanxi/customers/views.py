@@ -56,21 +56,34 @@ def customer_list(request):
         return timezone.make_aware(moment)
 
     filters = selectors.CustomerFilters(
-        q=params.get("q", "")[:100], owner_id=_int(params.get("owner")), team_id=_int(params.get("team")),
-        tag=params.get("tag", "")[:50], kind=params.get("kind", "") if params.get("kind") in Customer.Kind.values else "",
-        created_after=day(params.get("created_after")), created_before=day(params.get("created_before"), end=True),
+        q=params.get("q", "")[:100],
+        owner_id=_int(params.get("owner")),
+        team_id=_int(params.get("team")),
+        tag=params.get("tag", "")[:50],
+        kind=params.get("kind", "") if params.get("kind") in Customer.Kind.values else "",
+        created_after=day(params.get("created_after")),
+        created_before=day(params.get("created_before"), end=True),
         sort=params.get("sort", "-created"),
     )
-    page = paginate(selectors.list_customers(request.user, filters), limit=25,
-                    offset=max(0, _int(params.get("offset"), 0)))
+    error = None
+    try:
+        customers = selectors.list_customers(request.user, filters)
+    except GuanxiError as exc:
+        error, customers = exc.message, Customer.objects.none()
+    page = paginate(customers, limit=25, offset=max(0, _int(params.get("offset"), 0)))
     query = params.copy()
     query.pop("offset", None)
     context = {
-        "page": page, "filters": filters, "query": query.urlencode(),
+        "page": page,
+        "filters": filters,
+        "error": error,
+        "query": query.urlencode(),
         "personal": access.can_see_personal_data(request.user),
         "can_create": access.can_create_customers(request.user),
         "owners": assignable_users(request.user) if access.can_assign_owner(request.user) else [],
-        "teams": visible_teams(request.user), "tags": selectors.tag_names(), "kinds": Customer.Kind.choices,
+        "teams": visible_teams(request.user),
+        "tags": selectors.tag_names(),
+        "kinds": Customer.Kind.choices,
     }
     template = "customers/_results.html" if request.htmx and request.htmx.target == "results" else "customers/list.html"
     return render(request, template, context)
@@ -134,8 +147,12 @@ def customer_edit(request, customer_id: int):
         if "owner_id" in data and not access.can_assign_owner(request.user):
             data.pop("owner_id")
         try:
-            services.update_customer(actor=request.user, customer_id=customer.pk,
-                                     version=form.cleaned_data.get("version"), data=data)
+            services.update_customer(
+                actor=request.user,
+                customer_id=customer.pk,
+                version=form.cleaned_data.get("version"),
+                data=data,
+            )
         except StaleVersion as exc:
             form.add_error(None, exc.message)
         except GuanxiError as exc:
@@ -157,8 +174,9 @@ def customer_delete(request, customer_id: int):
         raise Http404
     if request.method == "POST":
         try:
-            services.delete_customer(actor=request.user, customer_id=customer.pk,
-                                     version=_int(request.POST.get("version")))
+            services.delete_customer(
+                actor=request.user, customer_id=customer.pk, version=_int(request.POST.get("version"))
+            )
         except GuanxiError as exc:
             messages.error(request, exc.message)
             return _redirect(request, reverse("customers:detail", args=[customer.pk]))
@@ -166,4 +184,3 @@ def customer_delete(request, customer_id: int):
         return _redirect(request, reverse("customers:list"))
     template = "customers/_delete.html" if request.htmx else "customers/delete.html"
     return render(request, template, {"customer": customer})
-

@@ -14,4 +14,7 @@ def navigation(request):
     if user.is_admin:
         items.append(("admin", _("Administration"), reverse("admin:index")))
     section = request.resolver_match.namespace if request.resolver_match else ""
-    return {"nav_items": items, "nav_section": section or request.resolver_match.url_name if request.resolver_match else ""}
+    return {
+        "nav_items": items,
+        "nav_section": section or request.resolver_match.url_name if request.resolver_match else "",
+    }

@@ -9,16 +9,26 @@ from django.utils import timezone
 
 from guanxi.commerce import selectors as orders
 from guanxi.core import access
+from guanxi.customers.models import Customer
 
 
 def dashboard(user) -> dict:
     customers = access.visible_customers(user)
     since = timezone.now() - timedelta(days=365)
-    monthly = (orders.list_orders(user, ordered_after=since).order_by()
-               .annotate(month=TruncMonth("ordered_at")).values("month")
-               .annotate(revenue=Sum("amount"), count=Count("id")).order_by("month"))
+    monthly = (
+        orders.list_orders(user, ordered_after=since)
+        .order_by()
+        .annotate(month=TruncMonth("ordered_at"))
+        .values("month")
+        .annotate(revenue=Sum("amount"), count=Count("id"))
+        .order_by("month")
+    )
     months = [row["month"].strftime("%Y-%m") for row in monthly]
-    by_source = list(customers.order_by().values("source").annotate(n=Count("id")).order_by("-n"))
+    labels = dict(Customer.Source.choices)
+    by_source = [
+        {"source": labels.get(row["source"], row["source"]), "n": row["n"]}
+        for row in customers.order_by().values("source").annotate(n=Count("id")).order_by("-n")
+    ]
     chart = {
         "data": [{"type": "bar", "x": months, "y": [float(row["revenue"]) for row in monthly]}],
     }

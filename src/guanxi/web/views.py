@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import render
 
 from guanxi.web import selectors
@@ -7,3 +8,10 @@ from guanxi.web import selectors
 @login_required
 def dashboard(request):
     return render(request, "web/dashboard.html", selectors.dashboard(request.user))
+
+
+def not_found(request, exception=None):
+    """404 for any URL nobody routes: JSON in the API's error format under /api/, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint.", "details": {}}}, status=404)
+    return render(request, "404.html", status=404)
