@@ -51,7 +51,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix src tests bench
 
 bench: install
-	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@shopt -s nullglob; for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Re-pin every dependency after editing pyproject.toml (records no index address).
 lock: $(VENV)/.installed
