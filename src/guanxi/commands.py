@@ -154,10 +154,11 @@ def demo_load(
 def demo_logins() -> None:
     """Print the demo users and their password."""
     setup_django()
-    from guanxi.demo import DEMO_PASSWORD, DEMO_USERS
+    from guanxi.demo import DEMO_PASSWORD, DEMO_USERS, TEAMS
 
-    for username, role, team, _name in DEMO_USERS:
-        typer.echo(f"  {username:<10} {role:<8} {team or '':<12} password: {DEMO_PASSWORD}")
+    for username, role, team_index, _name in DEMO_USERS:
+        team = TEAMS[team_index] if team_index is not None else ("all teams" if role == "manager" else "")
+        typer.echo(f"  {username:<10} {role:<8} {team:<20} password: {DEMO_PASSWORD}")
 
 
 def _progress(description: str, total: int):
