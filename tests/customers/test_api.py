@@ -155,6 +155,9 @@ def test_rep_cannot_hand_a_customer_to_someone_else(users, api, make_customer):
     assert stored(customer) == before
     created = send(api(users["rep"]), "post", URL, {"display_name": "x", "owner_id": users["rep2"].pk})
     assert created.status_code == 403
+    other_team = send(api(users["rep"]), "post", URL, {"display_name": "x", "team_id": users["rep_b"].team_id})
+    assert other_team.status_code == 403
+    assert not Customer.objects.filter(display_name="x").exists()
 
 
 def test_manager_assigns_within_led_teams_only(users, api, make_customer):
@@ -164,6 +167,17 @@ def test_manager_assigns_within_led_teams_only(users, api, make_customer):
     assert ok.json()["team_id"] == users["rep2"].team_id
     denied = send(client, "post", URL, {"display_name": "For rep_b", "owner_id": users["rep_b"].pk})
     assert denied.status_code == 403
+    # Without an owner the manager owns it; with null it goes to a led team's pool. Either way the manager sees it.
+    own = send(client, "post", URL, {"display_name": "Manager's own"}).json()
+    assert own["owner_id"] == users["manager"].pk and own["team_id"] == users["manager"].team_id
+    pool = send(client, "post", URL, {"display_name": "Pool", "owner_id": None}).json()
+    assert pool["owner_id"] is None and pool["team_id"] == users["rep"].team_id
+    assert {own["id"], pool["id"]} <= {c["id"] for c in client.get(URL).json()["items"]}
+    moved = send(client, "put", f"{URL}/{pool['id']}", {"version": 1, "owner_id": users["rep2"].pk}).json()
+    assert moved["owner_id"] == users["rep2"].pk and moved["version"] == 2
+    assert api(users["rep2"]).get(f"{URL}/{pool['id']}").status_code == 200
+    other_team = send(client, "put", f"{URL}/{pool['id']}", {"version": 2, "team_id": users["rep_b"].team_id})
+    assert other_team.status_code == 403
 
 
 # --- optimistic locking --------------------------------------------------------------------------------------

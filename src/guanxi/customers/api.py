@@ -82,7 +82,9 @@ def list_customers(request: HttpRequest, filters: Query[CustomerQuery]):
 @router.post("", response={201: CustomerOut, **ERRORS})
 def create_customer(request: HttpRequest, payload: CustomerCreate):
     """Create a customer. A sales rep becomes its owner; managers may set ``owner_id`` within their teams."""
-    customer = services.create_customer(actor=request.auth, data=payload.dict())
+    data = payload.dict(exclude_unset=True)
+    data.setdefault("source", "api")
+    customer = services.create_customer(actor=request.auth, data=data)
     return Status(201, _reload(request, customer.pk))
 
 

@@ -192,32 +192,43 @@ def _clean_custom_value(definition: CustomFieldDefinition, raw: Any) -> Any:
 
 
 def _resolve_owner_and_team(actor: User, clean: dict[str, Any], customer: Customer | None) -> None:
-    """Apply the ownership rules: reps own what they create; only managers and admins assign owners."""
-    owner_id = clean.get("owner_id", customer.owner_id if customer else None)
-    team_id = clean.get("team_id", customer.team_id if customer else None)
-    changing = customer is None or owner_id != customer.owner_id or team_id != customer.team_id
-    if customer is None and not access.can_assign_owner(actor):
-        if "owner_id" in clean and clean["owner_id"] not in (None, actor.pk):
-            raise OwnerAssignmentDenied(_("Only a manager can assign a customer to someone else."))
-        clean["owner_id"], clean["team_id"] = actor.pk, actor.team_id
-        return
-    if not changing:
-        return
+    """Apply the ownership rules to ``clean`` (in place).
+
+    - Whoever creates a customer owns it, unless a manager or admin names another owner, or null for the team's
+      pool. Reps never change an owner or a team: transfers go through a manager.
+    - The team follows a new owner unless one is given; a pool customer keeps a team so its managers see it.
+    - Managers assign only within the teams they lead.
+    """
+    creating = customer is None
+    if creating and "owner_id" not in clean:
+        clean["owner_id"] = actor.pk
+    current_owner = actor.pk if creating else customer.owner_id
+    current_team = actor.team_id if creating else customer.team_id
+    owner_id = clean.get("owner_id", current_owner)
+    team_id = clean.get("team_id", current_team)
     if not access.can_assign_owner(actor):
-        raise OwnerAssignmentDenied(_("Ask a manager to transfer this customer; reps cannot reassign customers."))
+        if owner_id != current_owner or ("team_id" in clean and team_id != current_team):
+            raise OwnerAssignmentDenied(_("Ask a manager to transfer this customer; reps cannot reassign customers."))
+        clean["owner_id"], clean["team_id"] = current_owner, current_team
+        return
+    if not creating and owner_id == customer.owner_id and team_id == customer.team_id:
+        return
     owner = None
     if owner_id is not None:
         owner = User.objects.filter(pk=owner_id, is_active=True).first()
         if owner is None:
             raise CustomerInvalid(_("The customer data is not valid."), owner_id=[_("No such active user.")])
-        if "team_id" not in clean or clean["team_id"] is None:
-            team_id = owner.team_id if "owner_id" in clean else team_id
+    if clean.get("team_id") is None and (creating or owner_id != customer.owner_id):
+        team_id = owner.team_id if owner else (clean.get("team_id") or current_team)
+    allowed = access.managed_team_ids(actor)
+    if team_id is None and allowed:
+        team_id = min(allowed)
     if team_id is not None and not Team.objects.filter(pk=team_id).exists():
         raise CustomerInvalid(_("The customer data is not valid."), team_id=[_("No such team.")])
-    allowed = access.managed_team_ids(actor)
     if allowed is not None:
         owner_ok = owner is None or owner.pk == actor.pk or owner.team_id in allowed
-        if not owner_ok or (team_id is not None and team_id not in allowed and owner_id != actor.pk):
+        team_ok = team_id in allowed or (owner is not None and owner.pk == actor.pk and team_id == actor.team_id)
+        if not (owner_ok and team_ok):
             raise OwnerAssignmentDenied(_("You can only assign customers within the teams you lead."))
     clean["owner_id"], clean["team_id"] = owner_id, team_id
 
