@@ -10,7 +10,7 @@ from django.test import Client
 from guanxi.accounts import services as accounts
 from guanxi.accounts.models import User
 
-DB_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server", "django_db_blocker"}
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,7 +2,6 @@
 
 import os
 import secrets
-import subprocess
 import sys
 from typing import Annotated
 
@@ -75,7 +74,8 @@ def serve(
         "--timeout",
         "120",
     ]
-    raise typer.Exit(subprocess.call(command))  # noqa: S603 - fixed argv, no shell
+    # Replace this process, so that stopping `guanxi serve` stops gunicorn too (no orphaned server).
+    os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
 
 
 @user_app.command("create")

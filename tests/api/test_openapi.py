@@ -21,7 +21,21 @@ CHECKS = [
 
 
 @pytest.fixture
-def auth_headers(users, make_customer):
+def keep_test_connection():
+    """Schemathesis calls the raw WSGI app, whose request signals would close the connection that holds the
+    test's transaction (on PostgreSQL); Django's own test client detaches the same handlers."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def auth_headers(users, make_customer, keep_test_connection):
     make_customer(users["rep"], display_name="王小明", phones=["13812345678"], tags=["vip"])
     make_customer(users["rep"], display_name="Alice", emails=["alice@example.com"])
     _record, token = accounts.create_api_token(user=users["rep"], name="schemathesis")

@@ -259,6 +259,16 @@ def test_custom_fields_are_checked_against_definitions(users, api):
     assert good.json()["custom_fields"] == {"tier_code": "A", "birthday": "1990-05-04"}
 
 
+def test_text_no_database_can_store_is_422_not_500(users, api):
+    client = api(users["rep"])
+    nul = send(client, "post", URL, {"display_name": "a\x00b"})
+    assert nul.status_code == 422 and "display_name" in nul.json()["error"]["details"]
+    surrogate = client.post(URL, data='{"display_name": "\\udbca"}', content_type="application/json")
+    assert surrogate.status_code == 422
+    assert client.get(URL, {"q": "a\x00"}).status_code == 422
+    assert not Customer.objects.exists()
+
+
 def test_malformed_json_is_a_4xx(users, api):
     response = api(users["rep"]).post(URL, data="{not json", content_type="application/json")
     assert 400 <= response.status_code < 500

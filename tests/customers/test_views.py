@@ -35,6 +35,7 @@ def test_list_shows_only_visible_customers_and_searches(users, browser_for, make
     body = found.content.decode()
     assert "王小明" in body and "Alice" not in body
     assert "<html" not in body  # an HTMX request gets the fragment only
+    assert browser_for(users["rep"]).get("/customers/?q=%00%E7%8E%8B").status_code == 200
 
 
 def test_detail_of_another_reps_customer_is_404(users, browser_for, make_customer):
@@ -149,3 +150,20 @@ def test_dashboard_renders_with_charts_served_locally(users, browser_for, make_c
 def test_static_vendor_files_are_served(client):
     response = client.get("/static/vendor/plotly.min.js")
     assert response.status_code == 200
+
+
+def test_history_shows_names_and_labels_not_ids_or_codes(users, browser_for, make_customer):
+    from guanxi.customers import services
+
+    customer = make_customer(users["rep"], display_name="Moved", wechat_id="wx_old", tags=["a"])
+    services.update_customer(
+        actor=users["manager"], customer_id=customer.pk, version=1,
+        data={"owner_id": users["rep2"].pk, "source": "referral", "wechat_id": "wx_new", "tags": ["a", "b"]},
+    )
+    users["rep2"].display_name = "Wang Fang 王芳"
+    users["rep2"].save()
+    trail = browser_for(users["manager"]).get(f"/customers/{customer.pk}/").content.decode()
+    history = trail.split('data-testid="audit-trail"')[1]
+    assert "Wang Fang 王芳" in history and "Referral" in history and "WeChat ID" in history
+    assert "a、b" in history
+    assert "wechat_id" not in history and "referral<" not in history

@@ -55,7 +55,9 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(_("prefix"), max_length=16, help_text=_("The first characters of the token, to recognise it."))
+    prefix = models.CharField(
+        _("prefix"), max_length=16, help_text=_("The first characters of the token, to recognise it.")
+    )
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)

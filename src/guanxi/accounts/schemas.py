@@ -1,7 +1,8 @@
 from datetime import datetime
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+
+from guanxi.core.schemas import InputSchema
 
 
 class MeOut(Schema):
@@ -12,9 +13,7 @@ class MeOut(Schema):
     team_id: int | None
 
 
-class TokenCreate(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(InputSchema):
     name: str = Field(..., min_length=1, max_length=100)
 
 

@@ -2,23 +2,18 @@ from datetime import datetime
 from decimal import Decimal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
-from guanxi.core.schemas import Id
+from guanxi.core.schemas import Id, InputSchema
 
 
-class OrderLineIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderLineIn(InputSchema):
     sku: str = Field("", max_length=64)
     description: str = Field("", max_length=200)
     quantity: Decimal = Field(..., gt=0, max_digits=12, decimal_places=3)
     unit_price: Decimal = Field(..., ge=0, max_digits=14, decimal_places=2)
 
 
-class OrderCreate(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderCreate(InputSchema):
     customer_id: Id
     external_id: str = Field(..., min_length=1, max_length=100, description="Your order number; makes retries safe")
     ordered_at: datetime
@@ -50,7 +45,7 @@ class OrderList(Schema):
     offset: int
 
 
-class OrderQuery(Schema):
+class OrderQuery(InputSchema):
     customer_id: Id | None = None
     ordered_after: datetime | None = None
     ordered_before: datetime | None = None

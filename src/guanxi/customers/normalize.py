@@ -14,13 +14,15 @@ from django.utils.translation import gettext as _
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: str | None) -> str:
-    """Trim, collapse inner whitespace and apply Unicode NFKC (full-width letters and digits become ASCII)."""
+    """Trim, collapse inner whitespace, drop control characters and apply Unicode NFKC (full-width letters and
+    digits become ASCII)."""
     if not value:
         return ""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    return _SPACES.sub(" ", _CONTROL.sub("", unicodedata.normalize("NFKC", value))).strip()
 
 
 def normalize_email(value: str) -> str:

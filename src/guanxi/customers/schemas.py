@@ -2,18 +2,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
-from guanxi.core.schemas import Id, Version
+from guanxi.core.schemas import Id, InputSchema, Version
 from guanxi.customers.models import Customer
 
 Kind = Literal["person", "company"]
 Source = Literal[tuple(Customer.Source.values)]  # type: ignore[valid-type]
 
 
-class CustomerCreate(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class CustomerCreate(InputSchema):
     kind: Kind = "person"
     display_name: str = Field("", max_length=200, description="Shown everywhere; composed from the names if empty")
     given_name: str = Field("", max_length=100)
@@ -32,10 +29,8 @@ class CustomerCreate(Schema):
     team_id: Id | None = None
 
 
-class CustomerUpdate(Schema):
+class CustomerUpdate(InputSchema):
     """Only the fields sent are changed. ``version`` must be the one you read."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: Version
     kind: Kind | None = None
@@ -91,7 +86,7 @@ class CustomerList(Schema):
     offset: int
 
 
-class CustomerQuery(Schema):
+class CustomerQuery(InputSchema):
     q: str = Field("", max_length=100, description="Substring of name, e-mail, phone, company or WeChat ID")
     owner_id: Id | None = None
     team_id: Id | None = None
@@ -104,9 +99,7 @@ class CustomerQuery(Schema):
     offset: int = Field(0, ge=0, le=10_000_000)
 
 
-class ShareIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ShareIn(InputSchema):
     user_id: Id
 
 

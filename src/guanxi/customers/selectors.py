@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
+from guanxi.accounts.models import Team, User
 from guanxi.core import access
 from guanxi.core.errors import PermissionDenied
 from guanxi.core.models import AuditEntry
@@ -73,17 +75,37 @@ def get_customer(user, customer_id: int) -> Customer:
 
 
 def field_label(name: str) -> str:
-    """The translated label of a customer field named in an audit entry (``owner_id`` -> "owner")."""
+    """The translated label of a customer field named in an audit entry."""
     try:
-        return str(Customer._meta.get_field(name.removesuffix("_id")).verbose_name)
-    except Exception:  # a field that no longer exists keeps its stored name
+        return str(Customer._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a field that no longer exists keeps its stored name
         return name
+
+
+def _display(name: str, value, users: dict, teams: dict) -> str | None:
+    """An audit value as a person reads it: names for ids, labels for choices, lists joined."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if name == "owner_id":
+        return users.get(value, f"#{value}")
+    if name == "team_id":
+        return teams.get(value, f"#{value}")
+    if name == "kind":
+        return str(Customer.Kind(value).label) if value in Customer.Kind.values else value
+    if name == "source":
+        return str(Customer.Source(value).label) if value in Customer.Source.values else value
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def customer_audit_trail(user, customer: Customer, limit: int = 50) -> list[AuditEntry]:
     """The audit entries of a customer the caller can already see (pass one from ``get_customer``).
 
-    Each entry gets ``labelled_changes``: (field label, before, after) for display.
+    Each entry gets ``labelled_changes``: (field label, before, after) ready for display, with owner and team
+    ids resolved to names (one query each, whatever the number of entries).
     """
     if not access.can_view_audit(user):
         return []
@@ -92,11 +114,19 @@ def customer_audit_trail(user, customer: Customer, limit: int = 50) -> list[Audi
         .select_related("actor")
         .order_by("-at", "-id")[:limit]
     )
+    ids: dict[str, set] = {"owner_id": set(), "team_id": set()}
     for entry in entries:
-        entry.labelled_changes = [
-            (field_label(name), *(values if isinstance(values, list) and len(values) == 2 else [None, values]))
-            for name, values in entry.changes.items()
-        ]
+        for name in ids:
+            ids[name].update(v for v in entry.changes.get(name, []) or [] if isinstance(v, int))
+    users = {u.pk: str(u) for u in User.objects.filter(pk__in=ids["owner_id"])} if ids["owner_id"] else {}
+    teams = dict(Team.objects.filter(pk__in=ids["team_id"]).values_list("pk", "name")) if ids["team_id"] else {}
+    for entry in entries:
+        entry.labelled_changes = []
+        for name, values in entry.changes.items():
+            before, after = values if isinstance(values, list) and len(values) == 2 else (None, values)
+            entry.labelled_changes.append(
+                (field_label(name), _display(name, before, users, teams), _display(name, after, users, teams))
+            )
     return entries
 
 
