@@ -57,19 +57,19 @@ def compose_name(family_name: str, given_name: str) -> str:
     return " ".join(part for part in (given_name, family_name) if part)
 
 
-def search_text(
-    *,
-    display_name: str,
-    given_name: str,
-    family_name: str,
-    emails: list[str],
-    phones: list[str],
-    company: str,
-    wechat_id: str,
-) -> str:
-    """One lower-cased string for substring search; phones also without '+' and country code prefix."""
-    parts = [display_name, family_name + given_name, given_name, family_name, company, wechat_id, *emails]
-    for phone in phones:
+def search_text(customer) -> str:
+    """One lower-cased string of a customer's name, e-mails, phones, company and WeChat ID for substring search;
+    phones also in national form, so "13812345678" finds "+8613812345678"."""
+    parts = [
+        customer.display_name,
+        customer.family_name + customer.given_name,
+        customer.given_name,
+        customer.family_name,
+        customer.company,
+        customer.wechat_id,
+        *customer.emails,
+    ]
+    for phone in customer.phones:
         parts.append(phone)
         with contextlib.suppress(phonenumbers.NumberParseException):
             parts.append(str(phonenumbers.parse(phone).national_number))

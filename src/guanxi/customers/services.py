@@ -244,15 +244,7 @@ def _set_tags(customer: Customer, names: Iterable[str]) -> None:
 
 
 def _refresh_search_text(customer: Customer) -> None:
-    customer.search_text = normalize.search_text(
-        display_name=customer.display_name,
-        given_name=customer.given_name,
-        family_name=customer.family_name,
-        emails=customer.emails,
-        phones=customer.phones,
-        company=customer.company,
-        wechat_id=customer.wechat_id,
-    )
+    customer.search_text = normalize.search_text(customer)
 
 
 def _state(customer: Customer, tags: list[str]) -> dict[str, Any]:

@@ -176,15 +176,7 @@ def _customers(
             owner=owner,
             team_id=(owner.team_id if owner else reps[0].team_id),
         )
-        customer.search_text = normalize.search_text(
-            display_name=customer.display_name,
-            given_name=customer.given_name,
-            family_name=customer.family_name,
-            emails=customer.emails,
-            phones=customer.phones,
-            company=customer.company,
-            wechat_id=customer.wechat_id,
-        )
+        customer.search_text = normalize.search_text(customer)
         customer._demo_created_at = first_purchase[sample_id] - timedelta(days=rng.randint(0, 30))
         customers.append(customer)
         advance()
