@@ -4,11 +4,8 @@ fresh PostgreSQL database (scripts/run-tests runs both)."""
 import os
 
 import pytest
-from django.db import connection
-from django.test import Client
 
-from guanxi.accounts import services as accounts
-from guanxi.accounts.models import User
+# Django-dependent imports live inside the fixtures, so that `pytest -p no:django tests/analytics` works.
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
 
@@ -32,17 +29,23 @@ def pytest_report_header(config):
 
 @pytest.fixture
 def vendor():
+    from django.db import connection
+
     return connection.vendor
 
 
 @pytest.fixture
 def teams(db):
+    from guanxi.accounts import services as accounts
+
     return [accounts.create_team(name=name) for name in ("Team A", "Team B")]
 
 
 @pytest.fixture
 def make_user(db):
-    def make(username: str, role: str, team=None, password: str | None = None) -> User:
+    from guanxi.accounts import services as accounts
+
+    def make(username: str, role: str, team=None, password: str | None = None):
         return accounts.create_user(
             username=username, role=role, team=team, password=password, check_password_strength=False
         )
@@ -68,8 +71,11 @@ def users(teams, make_user):
 @pytest.fixture
 def api(db):
     """``api(user)`` -> a Django test client that sends that user's bearer token on every request."""
+    from django.test import Client
 
-    def make(user: User | None) -> Client:
+    from guanxi.accounts import services as accounts
+
+    def make(user):
         if user is None:
             return Client()
         _record, token = accounts.create_api_token(user=user, name="test")
@@ -80,6 +86,8 @@ def api(db):
 
 @pytest.fixture
 def make_customer(db):
+    from guanxi.accounts import services as accounts
+    from guanxi.accounts.models import User
     from guanxi.customers import services
 
     def make(owner: User, **fields):
@@ -100,7 +108,10 @@ def make_customer(db):
 @pytest.fixture(autouse=True)
 def _reset_language():
     """LocaleMiddleware leaves the last request's language active in the thread; start every test in English."""
-    from django.utils import translation
+    from django.conf import settings
 
     yield
-    translation.activate("en")
+    if settings.configured:
+        from django.utils import translation
+
+        translation.activate("en")
