@@ -55,7 +55,7 @@ bench: install
 
 # Re-pin every dependency after editing pyproject.toml (records no index address).
 lock: $(VENV)/.installed
-	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --no-emit-index-url -o requirements/lock.txt
+	$(UV) pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --no-emit-index-url -o requirements/lock.txt
 
 # Refresh the zh-Hans catalogue after changing user-visible strings; then translate the new entries.
 messages: install

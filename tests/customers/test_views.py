@@ -157,7 +157,9 @@ def test_history_shows_names_and_labels_not_ids_or_codes(users, browser_for, mak
 
     customer = make_customer(users["rep"], display_name="Moved", wechat_id="wx_old", tags=["a"])
     services.update_customer(
-        actor=users["manager"], customer_id=customer.pk, version=1,
+        actor=users["manager"],
+        customer_id=customer.pk,
+        version=1,
         data={"owner_id": users["rep2"].pk, "source": "referral", "wechat_id": "wx_new", "tags": ["a", "b"]},
     )
     users["rep2"].display_name = "Wang Fang 王芳"
