@@ -21,6 +21,7 @@ from guanxi.accounts.services import authenticate_token
 from guanxi.commerce.api import router as orders_router
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
+from guanxi.segments.api import router as scores_router
 
 logger = logging.getLogger(__name__)
 
@@ -157,4 +158,5 @@ def health(request):
 
 api.add_router("/customers", customers_router)
 api.add_router("/orders", orders_router)
+api.add_router("/scores", scores_router)
 api.add_router("/", accounts_router)

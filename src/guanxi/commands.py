@@ -150,6 +150,28 @@ def demo_load(
     _run(load)
 
 
+@app.command()
+def score(
+    as_of: Annotated[str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); today by default")] = None,
+) -> None:
+    """Compute segments, tiers, CLV, probability alive and churn risk for every customer, and write them back."""
+
+    def run():
+        from datetime import date
+
+        from guanxi.segments import services
+
+        when = date.fromisoformat(as_of) if as_of else None
+        result = services.score_customers(as_of=when, progress=_progress)
+        typer.echo(
+            f"scored {result.customers_scored} customers as of {result.as_of} "
+            f"({result.customers_skipped} opted out of profiling)",
+            err=True,
+        )
+
+    _run(run)
+
+
 @demo_app.command("logins")
 def demo_logins() -> None:
     """Print the demo users and their password."""

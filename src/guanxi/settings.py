@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "guanxi.accounts",
     "guanxi.customers",
     "guanxi.commerce",
+    "guanxi.segments",
     "guanxi.web",
 ]
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("analytics/", include("guanxi.segments.urls")),
     path("", include("guanxi.web.urls")),
 ]
 handler404 = "guanxi.web.views.not_found"

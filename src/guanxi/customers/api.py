@@ -51,6 +51,7 @@ def present(user, customer: Customer) -> dict:
             company=customer.company,
             address=customer.address,
             custom_fields=customer.custom_fields,
+            profiling_opt_out=customer.profiling_opt_out,
         )
     return data
 

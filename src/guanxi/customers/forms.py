@@ -44,6 +44,11 @@ class CustomerForm(forms.Form):
     address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     source = forms.ChoiceField(label=_("Source"), choices=Customer.Source.choices, initial=Customer.Source.MANUAL)
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separated by commas."))
+    profiling_opt_out = forms.BooleanField(
+        label=_("Opted out of profiling"),
+        required=False,
+        help_text=_("No value, churn or segment scores are computed for this customer."),
+    )
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, required=False, empty_value=None)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -84,6 +89,7 @@ class CustomerForm(forms.Form):
                 "region",
                 "address",
                 "source",
+                "profiling_opt_out",
                 "owner_id",
                 "version",
             )

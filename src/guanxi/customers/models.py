@@ -76,6 +76,11 @@ class Customer(VersionedModel):
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.MANUAL)
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    profiling_opt_out = models.BooleanField(
+        _("opted out of profiling"),
+        default=False,
+        help_text=_("No value, churn or segment scores are computed for this customer."),
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

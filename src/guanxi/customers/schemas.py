@@ -25,6 +25,7 @@ class CustomerCreate(InputSchema):
     source: Source = "api"
     tags: list[str] = Field(default_factory=list, max_length=50)
     custom_fields: dict[str, Any] = Field(default_factory=dict, description="Keys must be defined by an admin")
+    profiling_opt_out: bool = Field(False, description="Exclude this customer from value, churn and segment scoring")
     owner_id: Id | None = Field(None, description="Managers and admins only; reps own what they create")
     team_id: Id | None = None
 
@@ -47,6 +48,7 @@ class CustomerUpdate(InputSchema):
     source: Source | None = None
     tags: list[str] | None = Field(None, max_length=50)
     custom_fields: dict[str, Any] | None = None
+    profiling_opt_out: bool | None = None
     owner_id: Id | None = None
     team_id: Id | None = None
 
@@ -77,6 +79,7 @@ class CustomerOut(CustomerSummaryOut):
     company: str
     address: str
     custom_fields: dict[str, Any]
+    profiling_opt_out: bool
 
 
 class CustomerList(Schema):

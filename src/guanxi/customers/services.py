@@ -30,6 +30,7 @@ EDITABLE_FIELDS = (
     "source",
     "tags",
     "custom_fields",
+    "profiling_opt_out",
     "owner_id",
     "team_id",
 )
@@ -107,6 +108,10 @@ def _clean_field(name: str, value: Any) -> Any:
         return _clean_list(name, value)
     if name == "custom_fields":
         return clean_custom_fields(value)
+    if name == "profiling_opt_out":
+        if not isinstance(value, bool):
+            raise ValueError(_("Must be true or false."))
+        return value
     if name in ("owner_id", "team_id"):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ValueError(_("Must be a positive id or null."))

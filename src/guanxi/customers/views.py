@@ -20,6 +20,7 @@ from guanxi.core.pagination import paginate
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import CustomerForm
 from guanxi.customers.models import Customer
+from guanxi.segments import selectors as score_selectors
 
 
 def _int(value, default=None):
@@ -102,6 +103,7 @@ def customer_detail(request, customer_id: int):
         "can_edit": selectors.can_edit(request.user, customer),
         "can_delete": selectors.can_delete(request.user, customer),
         "definitions": selectors.custom_field_definitions(),
+        "score": score_selectors.customer_score(request.user, customer),
     }
     return render(request, "customers/detail.html", context)
 

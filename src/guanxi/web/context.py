@@ -10,6 +10,7 @@ def navigation(request):
     items = [
         ("dashboard", _("Dashboard"), reverse("web:dashboard")),
         ("customers", _("Customers"), reverse("customers:list")),
+        ("segments", _("Analytics"), reverse("segments:dashboard")),
     ]
     if user.is_admin:
         items.append(("admin", _("Administration"), reverse("admin:index")))

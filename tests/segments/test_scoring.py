@@ -1,0 +1,109 @@
+"""Scoring inside the CRM: the analytics pipeline over the orders in the database, written back to customers."""
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from guanxi import demo
+from guanxi.accounts.models import User
+from guanxi.commerce.models import Order
+from guanxi.core.models import Event
+from guanxi.customers import services as customer_services
+from guanxi.customers.models import Customer
+from guanxi.segments import services
+from guanxi.segments.errors import NothingToScore
+from guanxi.segments.models import CustomerScore, CustomerScoreHistory, ScoreRun
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def company(db):
+    """The demo company with the first 400 CDNOW customers' purchase histories."""
+    demo.load(seed=11, today=TODAY, limit=400)
+    return {u.username: u for u in User.objects.all()}
+
+
+def test_nothing_to_score_is_a_clear_error_and_a_failed_run(db):
+    with pytest.raises(NothingToScore):
+        services.score_customers(as_of=TODAY)
+    run = ScoreRun.objects.get()
+    assert run.status == ScoreRun.Status.FAILED and "NothingToScore" in run.error
+
+
+@pytest.mark.slow
+def test_scores_every_profiled_customer_and_skips_opted_out_and_deleted(company):
+    rep = company["rep1"]
+    opted, deleted = Customer.objects.filter(owner=rep).order_by("id")[:2]
+    customer_services.update_customer(actor=rep, customer_id=opted.pk, version=1, data={"profiling_opt_out": True})
+    customer_services.delete_customer(actor=rep, customer_id=deleted.pk)
+
+    run = services.score_customers(as_of=TODAY)
+
+    expected = set(Order.objects.exclude(customer__in=[opted, deleted]).values_list("customer_id", flat=True))
+    assert set(CustomerScore.objects.values_list("customer_id", flat=True)) == expected
+    assert run.status == ScoreRun.Status.SUCCEEDED and run.customers_scored == len(expected)
+    assert run.customers_skipped == 1
+    assert {"r", "alpha", "a", "b"} <= set(run.parameters["bgnbd"]) and {"p", "q", "v"} <= set(
+        run.parameters["gamma_gamma"]
+    )
+    assert sum(run.segment_counts.values()) == len(expected) == sum(run.tier_counts.values())
+    scores = list(CustomerScore.objects.all())
+    assert all(0 <= s.p_alive <= 1 and s.clv >= 0 and s.expected_purchases_90d >= 0 for s in scores)
+    assert all(s.abc_tier in "ABC" and 1 <= s.rfm_r <= 5 for s in scores)
+    # Every customer's first scores are a change from nothing: one segment and one tier event each.
+    assert Event.objects.filter(type="customer.segment_changed").count() == len(expected)
+    assert Event.objects.filter(type="customer.tier_changed").count() == len(expected)
+
+
+@pytest.mark.slow
+def test_a_second_run_over_the_same_data_changes_nothing_but_history(company):
+    services.score_customers(as_of=TODAY)
+    first = {s.customer_id: (s.segment, s.abc_tier, round(s.p_alive, 9), s.clv) for s in CustomerScore.objects.all()}
+    events = Event.objects.filter(type__in=["customer.segment_changed", "customer.tier_changed"]).count()
+    services.score_customers(as_of=TODAY)
+    second = {s.customer_id: (s.segment, s.abc_tier, round(s.p_alive, 9), s.clv) for s in CustomerScore.objects.all()}
+    assert second == first
+    assert Event.objects.filter(type__in=["customer.segment_changed", "customer.tier_changed"]).count() == events
+    assert CustomerScoreHistory.objects.count() == 2 * len(first)
+
+
+@pytest.mark.slow
+def test_opting_out_later_removes_existing_scores(company):
+    services.score_customers(as_of=TODAY)
+    customer = CustomerScore.objects.select_related("customer").first().customer
+    owner = customer.owner or company["admin"]
+    customer_services.update_customer(
+        actor=owner if owner.role == "sales" else company["admin"],
+        customer_id=customer.pk,
+        version=customer.version,
+        data={"profiling_opt_out": True},
+    )
+    services.score_customers(as_of=TODAY)
+    assert not CustomerScore.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.slow
+def test_scores_are_scoped_like_customers(company, api):
+    services.score_customers(as_of=TODAY)
+    rep, other = company["rep1"], company["rep3"]
+    mine = set(Customer.objects.filter(owner=rep).values_list("pk", flat=True)) | set(
+        Customer.objects.filter(shares__user=rep).values_list("pk", flat=True)
+    )
+    listed = api(rep).get("/api/v1/scores", {"limit": 200}).json()
+    assert listed["total"] == CustomerScore.objects.filter(customer__in=mine).count()
+    assert {item["customer_id"] for item in listed["items"]} <= mine
+    theirs = CustomerScore.objects.filter(customer__owner=other).first()
+    assert api(rep).get(f"/api/v1/scores/{theirs.customer_id}").status_code == 404
+    assert api(company["analyst"]).get("/api/v1/scores").json()["total"] == CustomerScore.objects.count()
+
+    client = Client()
+    client.force_login(company["analyst"])
+    page = client.get("/analytics/").content.decode()
+    assert 'data-testid="at-risk"' not in page  # analysts see aggregates, no named customers
+    client.force_login(rep)
+    page = client.get("/analytics/").content.decode()
+    assert 'data-testid="score-run"' in page and 'data-testid="at-risk"' in page
+    detail = client.get(f"/customers/{next(iter(mine))}/").content.decode()
+    assert 'data-testid="scores"' in detail or "Not scored yet" in detail
