@@ -161,7 +161,10 @@ def score(
 
         from guanxi.segments import services
 
-        when = date.fromisoformat(as_of) if as_of else None
+        try:
+            when = date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            fail(f"--as-of must be a date like 2026-11-23, not {as_of!r}")
         result = services.score_customers(as_of=when, progress=_progress)
         typer.echo(
             f"scored {result.customers_scored} customers as of {result.as_of} "
