@@ -269,6 +269,15 @@ def test_text_no_database_can_store_is_422_not_500(users, api):
     assert not Customer.objects.exists()
 
 
+def test_any_offset_python_accepts_is_fine_for_the_database(users, api, make_customer):
+    make_customer(users["rep"], display_name="Early")
+    client = api(users["rep"])
+    # PostgreSQL rejects offsets beyond 15:59; the API turns every instant into UTC first.
+    assert client.get(URL, {"created_after": "1721-09-03T03:44:01-16:20"}).json()["total"] == 1
+    assert client.get(URL, {"created_before": "2999-01-01T00:00:00+23:59"}).json()["total"] == 1
+    assert client.get(URL, {"created_after": "0001-01-01T00:00:00+01:00"}).status_code == 422
+
+
 def test_malformed_json_is_a_4xx(users, api):
     response = api(users["rep"]).post(URL, data="{not json", content_type="application/json")
     assert 400 <= response.status_code < 500

@@ -1,5 +1,7 @@
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
@@ -24,7 +26,15 @@ OptionalId = Annotated[int | None, Field(None, ge=1, le=MAX_ID)]
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-def _check_text(value: Any) -> Any:
+def _storable_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # Store instants in UTC: Python accepts offsets up to 24 h, PostgreSQL only up to 15:59.
+        if value.tzinfo is None:
+            value = timezone.make_aware(value)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("The date is out of range.") from exc
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("Text cannot contain NUL characters.")
@@ -33,22 +43,20 @@ def _check_text(value: Any) -> Any:
         except UnicodeEncodeError as exc:
             raise ValueError("Text must be valid Unicode (no lone surrogates).") from exc
     elif isinstance(value, list | tuple):
-        for item in value:
-            _check_text(item)
+        return type(value)(_storable_value(item) for item in value)
     elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
+        return {_storable_value(key): _storable_value(item) for key, item in value.items()}
     return value
 
 
 class InputSchema(Schema):
-    """Base of every request body and query schema: unknown fields are refused, and text that no database can
-    store (NUL characters, lone surrogates) is a 422 rather than a driver error."""
+    """Base of every request body and query schema: unknown fields are refused, text that no database can
+    store (NUL characters, lone surrogates) is a 422 rather than a driver error, and date-times become UTC
+    (naive ones are read in the server's time zone)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        return _check_text(value)
+        return _storable_value(value)
