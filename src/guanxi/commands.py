@@ -19,6 +19,11 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
 
+# `guanxi analyze FILE` needs no Django and no database: the command lives in guanxi/analyze.py.
+from guanxi.analyze import analyze as _analyze  # noqa: E402
+
+app.command("analyze")(_analyze)
+
 
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
