@@ -2,6 +2,11 @@
 
 from datetime import date
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -16,6 +21,7 @@ from guanxi.segments.errors import NothingToScore
 from guanxi.segments.models import CustomerScore, CustomerScoreHistory, ScoreRun
 
 TODAY = date(2026, 11, 23)
+GUANXI = str(Path(sys.executable).with_name("guanxi"))
 
 
 @pytest.fixture
@@ -48,7 +54,8 @@ def test_scores_every_profiled_customer_and_skips_opted_out_and_deleted(company)
     assert {"r", "alpha", "a", "b"} <= set(run.parameters["bgnbd"]) and {"p", "q", "v"} <= set(
         run.parameters["gamma_gamma"]
     )
-    assert sum(run.segment_counts.values()) == len(expected) == sum(run.tier_counts.values())
+    assert sum(run.segment_counts.values()) == len(expected) == sum(run.tier_counts["abc"].values())
+    assert sum(run.tier_counts["value"].values()) == len(expected)
     scores = list(CustomerScore.objects.all())
     assert all(0 <= s.p_alive <= 1 and s.clv >= 0 and s.expected_purchases_90d >= 0 for s in scores)
     assert all(s.abc_tier in "ABC" and 1 <= s.rfm_r <= 5 for s in scores)
@@ -107,3 +114,51 @@ def test_scores_are_scoped_like_customers(company, api):
     assert 'data-testid="score-run"' in page and 'data-testid="at-risk"' in page
     detail = client.get(f"/customers/{next(iter(mine))}/").content.decode()
     assert 'data-testid="scores"' in detail or "Not scored yet" in detail
+
+
+@pytest.mark.slow
+def test_scoring_writes_back_what_guanxi_analyze_reports(company, tmp_path):
+    """The CRM's scores and `guanxi analyze` on an export of the same orders agree (same pipeline, same data)."""
+    from guanxi.analytics.clv import monthly_rate
+
+    run = services.score_customers(as_of=TODAY)
+    export = tmp_path / "orders.csv"
+    rows = Order.objects.filter(customer__deleted_at__isnull=True).values_list("customer_id", "ordered_at", "amount")
+    export.write_text("customer_id,ordered_at,amount\n" + "".join(f"{c},{t.isoformat()},{a}\n" for c, t, a in rows))
+    settings = services.ScoringSettings()
+    result = subprocess.run(
+        [
+            GUANXI,
+            "analyze",
+            str(export),
+            "--customer-col",
+            "customer_id",
+            "--date-col",
+            "ordered_at",
+            "--amount-col",
+            "amount",
+            "--as-of",
+            TODAY.isoformat(),
+            "--unit",
+            "day",
+            "--horizon-days",
+            str(run.parameters["horizon_days"]),
+            "--discount-rate",
+            str(monthly_rate(settings.annual_discount_rate)),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["customers"] == run.customers_scored
+    for model, names in (("bgnbd", ("r", "alpha", "a", "b")), ("gamma_gamma", ("p", "q", "v"))):
+        for name in names:
+            assert run.parameters[model][name] == pytest.approx(report[model][name], rel=1e-6), (model, name)
+    assert report["segments"] == run.segment_counts
+    assert report["tiers"] == run.tier_counts
+    stored = {s.customer_id: float(s.clv) for s in CustomerScore.objects.all()}
+    # Stored CLVs are rounded to cents: at most half a cent per customer apart from the report's total.
+    assert abs(sum(stored.values()) - report["totals"]["clv"]) <= 0.005 * len(stored)

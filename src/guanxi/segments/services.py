@@ -15,7 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.analytics import btyd, clv, engine, rfm
+from guanxi.analytics import btyd
+from guanxi.analytics.clv import DAYS_PER_MONTH
+from guanxi.analytics.pipeline import run_pipeline
 from guanxi.core.events import jsonable
 from guanxi.core.ibis_db import ibis_connection
 from guanxi.core.models import Event
@@ -61,76 +63,65 @@ def orders_table(as_of: date) -> ibis.Table:
 
 
 def compute_scores(orders: ibis.Table, *, as_of: date, settings: ScoringSettings) -> tuple[pd.DataFrame, dict]:
-    """Per-customer scores (columns of ``ScoreFields`` plus ``customer_id``) and the fitted parameters.
+    """Per-customer scores (columns of ``ScoreFields`` plus ``customer_id``) and a JSON summary of the run.
 
-    Time in days. The summary runs on the database through Ibis; the models are fitted on its compressed
-    (x, t_x, T) rows: BG/NBD for probability alive and expected purchases, Gamma-Gamma on the repeat buyers
-    for the expected spend, discounted CLV over ``clv_months``, RFM quintiles and segments, ABC tiers by
-    revenue and high/medium/low tiers by CLV.
+    The same pipeline as ``guanxi analyze`` (``guanxi.analytics.pipeline``), in days, over ``clv_months``
+    months; plus the expected purchases in the next ``horizon_days`` from the same fitted BG/NBD.
     """
-    summary = engine.summary_frame(
+    if orders.count().execute() == 0:
+        return pd.DataFrame(), {}
+    result = run_pipeline(
         orders,
         as_of=as_of,
+        horizon_days=round(settings.clv_months * DAYS_PER_MONTH),
+        unit="D",
+        period="D",
         customer_col="customer_id",
         date_col="ordered_at",
         amount_col="amount",
-        unit="D",
-        period="D",
-    )
-    if summary.empty:
-        return pd.DataFrame(), {}
-    x, t_x, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
-    compressed = engine.compress_summary(summary)
-    bgnbd = btyd.fit_bgnbd(compressed["frequency"], compressed["recency"], compressed["T"], weights=compressed["count"])
-    repeat = summary[summary["frequency"] > 0]
-    if len(repeat) < 2:
-        raise NothingToScore(_("Too few repeat buyers to fit the spend model."))
-    gamma_gamma = btyd.fit_gamma_gamma(repeat["frequency"], repeat["monetary_value"])
-    spend = btyd.gamma_gamma_expected_spend(gamma_gamma.params, x, summary["monetary_value"].to_numpy(dtype=float))
-    value = clv.customer_lifetime_value(
-        bgnbd.params,
-        x,
-        t_x,
-        T,
-        spend,
-        months=settings.clv_months,
         annual_discount_rate=settings.annual_discount_rate,
         margin=settings.margin,
-        unit="D",
     )
-    scores = rfm.rfm_from_summary(summary)
+    c = result.customers
+    x, t_x, T = (c[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T"))
     frame = pd.DataFrame(
         {
-            "customer_id": summary["customer_id"].to_numpy(),
-            "order_count": summary["order_count"].to_numpy(),
-            "revenue": summary["revenue"].to_numpy(dtype=float),
-            "frequency": summary["frequency"].to_numpy(),
+            "customer_id": c["customer_id"].astype("int64").to_numpy(),
+            "order_count": c["order_count"].to_numpy(),
+            "revenue": c["revenue"].to_numpy(dtype=float),
+            "frequency": c["frequency"].to_numpy(),
             "recency_days": t_x,
             "tenure_days": T,
             "days_since_last": T - t_x,
-            "monetary": summary["monetary_value"].to_numpy(dtype=float),
-            "rfm_r": scores["r_score"].to_numpy(),
-            "rfm_f": scores["f_score"].to_numpy(),
-            "rfm_m": scores["m_score"].to_numpy(),
-            "segment": scores["segment"].to_numpy(),
-            "abc_tier": rfm.abc_tiers(summary["revenue"].to_numpy(dtype=float)),
-            "value_tier": rfm.value_tiers(value),
-            "p_alive": btyd.bgnbd_probability_alive(bgnbd.params, x, t_x, T),
-            "expected_purchases_90d": btyd.bgnbd_expected_purchases(bgnbd.params, settings.horizon_days, x, t_x, T),
-            "expected_spend": spend,
-            "clv": value,
+            "monetary": c["monetary_value"].to_numpy(dtype=float),
+            "rfm_r": c["r_score"].to_numpy(),
+            "rfm_f": c["f_score"].to_numpy(),
+            "rfm_m": c["m_score"].to_numpy(),
+            "segment": c["segment"].to_numpy(),
+            "abc_tier": c["abc_tier"].to_numpy(),
+            "value_tier": c["value_tier"].to_numpy(),
+            "p_alive": c["p_alive"].to_numpy(dtype=float),
+            "expected_purchases_90d": btyd.bgnbd_expected_purchases(
+                result.bgnbd.params, settings.horizon_days, x, t_x, T
+            ),
+            "expected_spend": c["expected_spend"].to_numpy(dtype=float),
+            "clv": c["clv"].to_numpy(dtype=float),
         }
     )
+    summary = result.as_dict()
     parameters = {
-        "unit": "day",
-        "bgnbd": {**btyd.params_dict(bgnbd.params), "log_likelihood": bgnbd.log_likelihood},
-        "gamma_gamma": {**btyd.params_dict(gamma_gamma.params), "log_likelihood": gamma_gamma.log_likelihood},
-        "settings": {
-            "horizon_days": settings.horizon_days,
-            "clv_months": settings.clv_months,
-            "annual_discount_rate": settings.annual_discount_rate,
-            "margin": settings.margin,
-        },
+        key: summary[key]
+        for key in (
+            "unit",
+            "horizon_days",
+            "clv_months",
+            "monthly_discount_rate",
+            "margin",
+            "bgnbd",
+            "gamma_gamma",
+            "segments",
+            "tiers",
+        )
     }
     return frame, parameters
 
@@ -223,8 +214,8 @@ def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: 
         customers_scored=len(rows),
         customers_skipped=opted_out,
         parameters=jsonable(parameters),
-        segment_counts={str(k): int(v) for k, v in frame["segment"].value_counts().items()},
-        tier_counts={str(k): int(v) for k, v in frame["abc_tier"].value_counts().items()},
+        segment_counts=parameters["segments"],
+        tier_counts=parameters["tiers"],
     )
 
 
