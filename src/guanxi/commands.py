@@ -147,6 +147,10 @@ def demo_load(
             typer.echo("demo data already loaded; nothing to do", err=True)
             return
         summary = demo.load(seed=seed, progress=_progress)
+        from guanxi.segments import services as scoring
+
+        run = scoring.score_customers(progress=_progress)
+        typer.echo(f"scored {run.customers_scored} customers", err=True)
         typer.echo(
             f"loaded {summary['customers']} customers, {summary['orders']} orders, {summary['users']} users",
             err=True,
