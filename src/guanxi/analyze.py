@@ -69,6 +69,11 @@ def analyze(
         guanxi analyze CDNOW_sample.txt --column-names master,customer,date,cds,amount --customer-col customer
         --date-col date --amount-col amount --date-format %Y%m%d --as-of 1997-09-30 --html report.html
     """
+    # The same messages as engine.read_transactions, before the analytics stack is imported (seconds).
+    if not file.is_file():
+        _fail(f"{file}: no such file")
+    if file.stat().st_size == 0:
+        _fail(f"{file}: the file is empty")
     from guanxi.analytics.errors import AnalyticsInputError
 
     names = [name.strip() for name in column_names.split(",")] if column_names else None
