@@ -109,6 +109,7 @@ def test_scores_are_scoped_like_customers(company, api):
     client.force_login(company["analyst"])
     page = client.get("/analytics/").content.decode()
     assert 'data-testid="at-risk"' not in page  # analysts see aggregates, no named customers
+    assert 'data-testid="cohorts"' in page
     client.force_login(rep)
     page = client.get("/analytics/").content.decode()
     assert 'data-testid="score-run"' in page and 'data-testid="at-risk"' in page
@@ -162,3 +163,14 @@ def test_scoring_writes_back_what_guanxi_analyze_reports(company, tmp_path):
     stored = {s.customer_id: float(s.clv) for s in CustomerScore.objects.all()}
     # Stored CLVs are rounded to cents: at most half a cent per customer apart from the report's total.
     assert abs(sum(stored.values()) - report["totals"]["clv"]) <= 0.005 * len(stored)
+
+
+def test_analytics_over_the_database_see_only_the_callers_customers(company):
+    from guanxi.segments.selectors import orders_table
+
+    rep = company["rep1"]
+    visible = Customer.objects.filter(owner=rep) | Customer.objects.filter(shares__user=rep)
+    mine = Order.objects.filter(customer__in=visible.distinct()).count()
+    assert orders_table(TODAY, rep).count().execute() == mine < Order.objects.count()
+    assert orders_table(TODAY, company["analyst"]).count().execute() == Order.objects.count()
+    assert orders_table(TODAY).count().execute() == Order.objects.count()

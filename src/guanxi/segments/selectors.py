@@ -2,13 +2,73 @@
 aggregates are computed over that same set."""
 
 import json
+from datetime import date, datetime, time, timedelta
 
+import ibis
 import numpy as np
+import pandas as pd
 from django.db.models import Count, QuerySet
 
+from guanxi.analytics import cohorts
+from guanxi.analytics.errors import AnalyticsInputError
 from guanxi.core import access
+from guanxi.core.ibis_db import ibis_connection
 from guanxi.customers.models import Customer
 from guanxi.segments.models import AbcTier, CustomerScore, CustomerScoreHistory, ScoreRun, Segment
+
+
+def orders_table(as_of: date, user=None) -> ibis.Table:
+    """The purchase log as an Ibis table on the operational database: customer_id, ordered_at, amount.
+
+    Only live customers who have not opted out of profiling, and only orders up to the end of ``as_of`` (UTC).
+    With a ``user``, only the customers that user may see (the system's own scoring passes none).
+    """
+    con = ibis_connection()
+    orders = con.table("commerce_order")
+    customers = con.table("customers_customer")
+    end = datetime.combine(as_of + timedelta(days=1), time.min)
+    live = customers.filter(customers.deleted_at.isnull(), ~customers.profiling_opt_out.cast("boolean"))
+    joined = orders.join(live, orders.customer_id == live.id)
+    joined = joined.filter(joined.ordered_at < end)
+    if user is not None and access.customer_q(user) is not None:
+        visible = list(access.visible_customers(user).values_list("pk", flat=True))
+        joined = joined.filter(joined.customer_id.isin(visible))
+    return joined.select(
+        customer_id=joined.customer_id,
+        ordered_at=joined.ordered_at,
+        amount=joined.amount.cast("float64"),
+    )
+
+
+def cohort_figure(user, as_of: date) -> str | None:
+    """The monthly acquisition cohorts' retention heatmap (Plotly JSON) over the customers ``user`` may see."""
+    try:
+        result = cohorts.cohort_matrices(
+            orders_table(as_of, user),
+            as_of=as_of,
+            customer_col="customer_id",
+            date_col="ordered_at",
+            amount_col="amount",
+        )
+    except AnalyticsInputError:
+        return None
+    retention = result.retention.tail(24)
+    z = [[None if pd.isna(v) else round(float(v), 4) for v in row] for row in retention.to_numpy()]
+    figure = {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": z,
+                "x": [int(k) for k in retention.columns],
+                "y": [str(p) for p in retention.index],
+                "colorscale": "Reds",
+                "zmin": 0,
+                "zmax": 1,
+            }
+        ],
+        "layout": {"xaxis": {"title": {"text": "k"}}, "yaxis": {"autorange": "reversed"}, "height": 420},
+    }
+    return json.dumps(figure)
 
 
 def latest_run() -> ScoreRun | None:
@@ -104,4 +164,5 @@ def dashboard(user) -> dict:
         "figures": {name: json.dumps(figure) for name, figure in figures.items()},
         "at_risk": at_risk,
         "personal": access.can_see_personal_data(user),
+        "cohort_figure": cohort_figure(user, run.as_of) if run else None,
     }

@@ -6,7 +6,7 @@ Django's own connection, so it sees exactly what this transaction sees, on SQLit
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import ibis
@@ -19,11 +19,11 @@ from guanxi.analytics import btyd
 from guanxi.analytics.clv import DAYS_PER_MONTH
 from guanxi.analytics.pipeline import run_pipeline
 from guanxi.core.events import jsonable
-from guanxi.core.ibis_db import ibis_connection
 from guanxi.core.models import Event
 from guanxi.customers.models import Customer
 from guanxi.segments.errors import NothingToScore, ScoringAlreadyRunning
 from guanxi.segments.models import CustomerScore, CustomerScoreHistory, ScoreRun
+from guanxi.segments.selectors import orders_table
 
 Progress = Callable[[str, int], Callable[..., None]]
 BATCH = 5000
@@ -42,24 +42,6 @@ class ScoringSettings:
 
 def _no_progress(description: str, total: int):
     return lambda n=1, done=False: None
-
-
-def orders_table(as_of: date) -> ibis.Table:
-    """The purchase log as an Ibis table on the operational database: customer_id, ordered_at, amount.
-
-    Only live customers who have not opted out of profiling, and only orders up to the end of ``as_of`` (UTC).
-    """
-    con = ibis_connection()
-    orders = con.table("commerce_order")
-    customers = con.table("customers_customer")
-    end = datetime.combine(as_of + timedelta(days=1), time.min)
-    live = customers.filter(customers.deleted_at.isnull(), ~customers.profiling_opt_out.cast("boolean"))
-    joined = orders.join(live, orders.customer_id == live.id)
-    return joined.filter(joined.ordered_at < end).select(
-        customer_id=joined.customer_id,
-        ordered_at=joined.ordered_at,
-        amount=joined.amount.cast("float64"),
-    )
 
 
 def compute_scores(orders: ibis.Table, *, as_of: date, settings: ScoringSettings) -> tuple[pd.DataFrame, dict]:
