@@ -66,7 +66,11 @@ def cohort_figure(user, as_of: date) -> str | None:
                 "zmax": 1,
             }
         ],
-        "layout": {"xaxis": {"title": {"text": "k"}}, "yaxis": {"autorange": "reversed"}, "height": 420},
+        "layout": {
+            "xaxis": {"title": {"text": "k"}, "dtick": 1},
+            "yaxis": {"type": "category", "autorange": "reversed", "automargin": True},
+            "height": 480,
+        },
     }
     return json.dumps(figure)
 
@@ -132,7 +136,11 @@ def dashboard(user) -> dict:
                     "x": [r["customers"] for r in segment_rows][::-1],
                 }
             ],
-            "layout": {"margin": {"l": 140}},
+            "layout": {
+                "margin": {"l": 150},
+                "height": 380,
+                "yaxis": {"type": "category", "dtick": 1, "automargin": True},
+            },
         },
         "rfm": {
             "data": [
