@@ -272,3 +272,16 @@ def test_run_file_on_the_cdnow_text_file_without_as_of_uses_the_last_date(tmp_pa
     assert result.holdout is None
     assert len(result.customers) == 2357
     assert table.count().to_pyarrow().as_py() == 6919
+
+
+def test_cohort_matrix_of_the_report(cdnow_transactions):
+    from guanxi.analytics.report import cohort_matrix
+
+    share = cohort_matrix(cdnow_transactions)
+    # CDNOW's sample: the customers who first bought in January, February and March 1997.
+    assert [f"{c:%Y-%m}" for c in share.index] == ["1997-01", "1997-02", "1997-03"]
+    assert share["customers"].sum() == 2357
+    assert (share[0] == 1.0).all()
+    assert share[1].between(0.05, 0.5).all()
+    # The data end in June 1998: month 17 is known for January's cohort only.
+    assert share[17].notna().tolist() == [True, False, False]

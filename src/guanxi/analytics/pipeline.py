@@ -85,8 +85,8 @@ class PipelineResult:
     ``p_alive``, ``expected_purchases`` (in the next ``horizon_days``), ``expected_spend`` (per purchase),
     ``clv`` (discounted margin over ``clv_months``), ``r_score``, ``f_score``, ``m_score``, ``fm_score``,
     ``segment`` (key of :data:`rfm.SEGMENT_LABELS`), ``abc_tier`` (A/B/C by revenue) and ``value_tier``
-    (high/medium/low by CLV). ``calibration``: columns ``repeat_purchases`` (0 .. 6 and "7+"), ``actual``,
-    ``expected``. ``timings``: seconds per stage, in order.
+    (high/medium/low by CLV), the last three as categoricals. ``calibration``: columns ``repeat_purchases``
+    (0 .. 6 and "7+"), ``actual``, ``expected``. ``timings``: seconds per stage, in order.
     """
 
     customers: pd.DataFrame
@@ -616,9 +616,10 @@ def run_pipeline(
             f_score=scores["f_score"].to_numpy(),
             m_score=scores["m_score"].to_numpy(),
             fm_score=scores["fm_score"].to_numpy(),
-            segment=scores["segment"].to_numpy(),
-            abc_tier=abc,
-            value_tier=value,
+            # Categoricals: a million Python strings would cost more to store and count than the tiering.
+            segment=pd.Categorical(scores["segment"].to_numpy(), categories=list(rfm.SEGMENT_LABELS)),
+            abc_tier=pd.Categorical(abc, categories=["A", "B", "C"]),
+            value_tier=pd.Categorical(value, categories=["high", "medium", "low"]),
         )
         segment_counts = _counts(customers["segment"], list(rfm.SEGMENT_LABELS))
         abc_counts = _counts(customers["abc_tier"], ["A", "B", "C"])

@@ -70,9 +70,10 @@ def cohort_matrix(transactions: ir.Table, *, months: int = _COHORT_MONTHS) -> pd
     table = counts.pivot_table(index="cohort", columns="offset", values="customers", aggfunc="sum").sort_index()
     size = table[0]
     share = table.div(size, axis=0)
-    last = counts["cohort"].max() + pd.DateOffset(months=int(counts["offset"].max()))
-    for cohort in share.index:  # months after the end of the data are unknown, not zero
-        observed = (last.year - cohort.year) * 12 + (last.month - cohort.month)
+    months_in = counts["cohort"].dt.year * 12 + counts["cohort"].dt.month - 1 + counts["offset"]
+    last_month = int(months_in.max())  # the last month with a purchase: later months are unknown, not zero
+    for cohort in share.index:
+        observed = last_month - (cohort.year * 12 + cohort.month - 1)
         share.loc[cohort, share.columns > observed] = np.nan
         share.loc[cohort, (share.columns <= observed) & share.loc[cohort].isna()] = 0.0
     share = share.reindex(columns=range(months))
@@ -89,7 +90,7 @@ def _figure_html(figure: go.Figure, div_id: str, first: bool) -> str:
 
 def _rfm_grid(frame: pd.DataFrame) -> go.Figure:
     counts = frame.groupby(["r_score", "fm_score"]).size().unstack(fill_value=0)
-    counts = counts.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5], fill_value=0)
+    counts = counts.reindex(index=[1, 2, 3, 4, 5], columns=[1, 2, 3, 4, 5], fill_value=0)  # R 5 drawn on top
     names = [[SEGMENT_LABELS[SEGMENT_GRID[(r, fm)]] for fm in counts.columns] for r in counts.index]
     text = [[f"{names[i][j]}<br>{counts.iat[i, j]:,}" for j in range(5)] for i in range(5)]
     figure = go.Figure(
