@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PO_FILES := $(wildcard src/guanxi/locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
+PY_PATHS := src tests $(wildcard bench)
 
 .PHONY: run install test test-fast lint fmt bench lock messages demo-logins clean
 
@@ -41,14 +42,14 @@ test-fast: install
 	@scripts/run-tests -m "not slow and not e2e"
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check $(PY_PATHS)
+	$(VENV)/bin/ruff format --check $(PY_PATHS)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy src/guanxi/analytics src/guanxi/core
 
 fmt: install
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format $(PY_PATHS)
+	$(VENV)/bin/ruff check --fix $(PY_PATHS)
 
 bench: install
 	@shopt -s nullglob; for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

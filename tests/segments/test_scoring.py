@@ -1,10 +1,9 @@
 """Scoring inside the CRM: the analytics pipeline over the orders in the database, written back to customers."""
 
-from datetime import date
-
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
