@@ -119,21 +119,25 @@ def test_segments_and_tiers_cover_every_customer(cdnow_result):
 
 
 def test_summary_is_the_engine_summary(cdnow_transactions, cdnow_summary):
-    summary, extra, as_of = pipeline.summarise(cdnow_transactions, as_of=CALIBRATION_END, unit="W", period="D")
+    summary, later, as_of = pipeline.summarise(cdnow_transactions, as_of=CALIBRATION_END, unit="W", period="D")
     pd.testing.assert_frame_equal(summary, cdnow_summary, check_exact=False, rtol=1e-10)
     assert str(as_of) == CALIBRATION_END
-    assert extra["holdout_periods"].sum() == HOLDOUT_ACTUAL
+    assert len(later) == HOLDOUT_ACTUAL
+    assert later["row"].between(0, len(summary) - 1).all() and (later["days_after"] >= 1).all()
 
 
 @pytest.mark.parametrize(("unit", "period"), [("D", "W"), ("W", "W"), ("D", "D")])
 @pytest.mark.parametrize("as_of", ["1997-09-30", "1998-06-30", None])
 def test_summary_agrees_with_the_engine_for_every_unit_period_and_as_of(cdnow_transactions, unit, period, as_of):
-    summary, extra, used = pipeline.summarise(cdnow_transactions, as_of=as_of, unit=unit, period=period)
+    summary, later, used = pipeline.summarise(cdnow_transactions, as_of=as_of, unit=unit, period=period)
     expected = engine.summary_frame(cdnow_transactions, as_of=used, unit=unit, period=period)
     pd.testing.assert_frame_equal(summary, expected, check_exact=False, rtol=1e-10)
     assert str(used) == (as_of or "1998-06-30")  # without as_of: the last purchase date
     holdout = engine.holdout_expr(cdnow_transactions, as_of=used, holdout_end="2099-12-31", period=period)
-    assert extra["holdout_periods"].sum() == holdout.to_pandas()["holdout_purchases"].sum()
+    expected_holdout = holdout.to_pandas().set_index("customer_id")["holdout_purchases"]
+    per_customer = later.groupby("row").size()
+    per_customer.index = summary["customer_id"].to_numpy()[per_customer.index]
+    assert per_customer.to_dict() == expected_holdout.to_dict()
 
 
 transactions_strategy = st.lists(
@@ -285,3 +289,24 @@ def test_cohort_matrix_of_the_report(cdnow_transactions):
     assert share[1].between(0.05, 0.5).all()
     # The data end in June 1998: month 17 is known for January's cohort only.
     assert share[17].notna().tolist() == [True, False, False]
+
+
+def test_repeat_buyers_with_only_free_repeat_orders_are_left_out_of_the_spend_fit(cdnow_frame, cdnow_result):
+    frame = cdnow_frame.rename(columns={"customer": "customer_id"})[["customer_id", "purchased_at", "amount"]]
+    free = pd.DataFrame(
+        {
+            "customer_id": ["free", "free", "free"],
+            "purchased_at": pd.to_datetime(["1997-01-10", "1997-03-01", "1997-06-01"]),
+            "amount": [20.0, 0.0, 0.0],
+        }
+    )
+    result = pipeline.run_pipeline(ibis.memtable(pd.concat([frame, free])), as_of=CALIBRATION_END)
+    assert result.spend_excluded == 1
+    assert result.gamma_gamma.n_customers == 946
+    assert btyd.params_dict(result.gamma_gamma.params) == pytest.approx(
+        btyd.params_dict(cdnow_result.gamma_gamma.params),
+        rel=1e-5,  # the optimiser's tolerance
+    )
+    row = result.customers.set_index("customer_id").loc["free"]
+    assert row["monetary_value"] == 0 and 0 < row["expected_spend"] < 20
+    assert result.as_dict()["gamma_gamma"]["excluded_non_positive_spend"] == 1

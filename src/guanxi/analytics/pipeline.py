@@ -86,7 +86,9 @@ class PipelineResult:
     ``clv`` (discounted margin over ``clv_months``), ``r_score``, ``f_score``, ``m_score``, ``fm_score``,
     ``segment`` (key of :data:`rfm.SEGMENT_LABELS`), ``abc_tier`` (A/B/C by revenue) and ``value_tier``
     (high/medium/low by CLV), the last three as categoricals. ``calibration``: columns ``repeat_purchases``
-    (0 .. 6 and "7+"), ``actual``, ``expected``. ``timings``: seconds per stage, in order.
+    (0 .. 6 and "7+"), ``actual``, ``expected``. ``spend_excluded``: repeat buyers left out of the
+    Gamma-Gamma fit because their repeat purchases were free (mean repeat spend 0). ``timings``: seconds per
+    stage, in order.
     """
 
     customers: pd.DataFrame
@@ -105,6 +107,7 @@ class PipelineResult:
     discount_rate: float
     margin: float
     compressed_rows: int
+    spend_excluded: int
     timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -134,7 +137,7 @@ class PipelineResult:
             "margin": self.margin,
             "compressed_rows": self.compressed_rows,
             "bgnbd": fit_dict(self.bgnbd),
-            "gamma_gamma": fit_dict(self.gamma_gamma),
+            "gamma_gamma": {**fit_dict(self.gamma_gamma), "excluded_non_positive_spend": self.spend_excluded},
             "segments": self.segment_counts,
             "tiers": {"abc": self.abc_counts, "value": self.tier_counts},
             "totals": {
@@ -168,6 +171,11 @@ def _as_of_date(as_of: dt.date | str) -> dt.date:
         return pd.Timestamp(as_of).date()
     except (ValueError, TypeError) as error:
         raise AnalyticsInputError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from error
+
+
+@ibis.udf.scalar.builtin(name="list_distinct")
+def _list_distinct(values: list[int]) -> list[int]:  # type: ignore[empty-body]
+    """DuckDB's ``list_distinct``: the distinct non-NULL elements of a list."""
 
 
 @ibis.udf.scalar.builtin(name="list_unique")
@@ -226,9 +234,9 @@ def _scan_expr(
         "max_amount": tx.amount.max(),
     }
     if as_of_value is not None:
-        later = tx.day > as_of_value
-        ahead = tx.day.delta(as_of_value, unit="day") // _DAYS_PER_UNIT[period]  # as engine.holdout_expr
-        aggregates["holdout_periods"] = distinct_count(ahead, later)
+        # The distinct purchase days after as_of, for the holdout comparison (no second scan of the data).
+        later = tx.day.delta(as_of_value, unit="day").collect(where=tx.day > as_of_value)
+        aggregates["holdout_days"] = _list_distinct(later) if is_duckdb else later.unique()
     return tx.group_by("customer_id").aggregate(**aggregates)
 
 
@@ -242,12 +250,13 @@ def summarise(
     unit: Unit = "W",
     period: Unit = "D",
 ) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
-    """The per-customer summary of :func:`engine.summary_frame` in one scan, plus holdout counts.
+    """The per-customer summary of :func:`engine.summary_frame` in one scan, plus the holdout's purchases.
 
-    Returns ``(summary, extra, as_of)``: ``summary`` equals ``engine.summary_frame(...)`` (same columns,
-    definitions and order); ``extra`` is indexed like it with ``holdout_periods`` (purchase periods after
-    ``as_of``, counted as ``engine.holdout_expr`` does); ``as_of`` is the calibration end used (the last
-    purchase date when None).
+    Returns ``(summary, holdout, as_of)``: ``summary`` equals ``engine.summary_frame(...)`` (same columns,
+    definitions and order); ``holdout`` has one row per purchase period after ``as_of`` (periods counted as
+    ``engine.holdout_expr`` does) of a customer in the summary: ``row`` (position in ``summary``) and
+    ``days_after`` (the period's first day, in days after ``as_of``); ``as_of`` is the calibration end used
+    (the last purchase date when None).
 
     Why not ``engine.summary_expr``: it groups by (customer, period) first, a hash table with one entry per
     purchase period (9.9 million for the 1M-customer benchmark), then by customer; on DuckDB that costs twice
@@ -272,16 +281,24 @@ def summarise(
     except (IbisError, NotImplementedError):
         return _summarise_with_engine(transactions, as_of_day, customer_col, date_col, amount_col, unit, period)
     # Sorted by customer id like engine.summary_expr, so that ties (ABC tiers keep input order) are stable.
-    frame = scan.take(pc.sort_indices(scan, sort_keys=[("customer_id", "ascending")])).to_pandas()
+    scan = scan.take(pc.sort_indices(scan, sort_keys=[("customer_id", "ascending")]))
+    later_row, later_day = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if "holdout_days" in scan.column_names:
+        lists = scan.column("holdout_days")
+        later_row = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
+        later_day = np.asarray(pc.list_flatten(lists), dtype=np.int64)
+        scan = scan.drop_columns(["holdout_days"])
+    frame = scan.to_pandas(date_as_object=False)
     _check_scan(frame, customer_col, date_col, amount_col)
     if as_of_day is None:
         as_of_day = pd.Timestamp(frame["last_purchase"].max()).date()
-        frame["holdout_periods"] = 0
-    frame = frame[frame["order_count"] > 0].reset_index(drop=True)
+    kept = (frame["order_count"] > 0).to_numpy()
+    frame = frame[kept].reset_index(drop=True)
     if frame.empty:
         raise AnalyticsInputError(f"no purchase on or before {as_of_day}: choose a later as_of")
-    for column in ("n_periods", "holdout_periods"):  # an empty filtered list is NULL on some engines
-        frame[column] = frame[column].fillna(0).astype("int64")
+    frame["n_periods"] = frame["n_periods"].fillna(0).astype("int64")  # an empty filtered list is NULL
+    on_kept = kept[later_row]
+    holdout = _holdout_periods((np.cumsum(kept) - 1)[later_row[on_kept]], later_day[on_kept], period)
     first_day = pd.to_datetime(frame["first_purchase"]).astype("datetime64[ns]").to_numpy()
     last_day = pd.to_datetime(frame["last_purchase"]).astype("datetime64[ns]").to_numpy()
     as_of_ns = np.datetime64(as_of_day.isoformat(), "ns")
@@ -313,8 +330,7 @@ def summarise(
             "revenue": revenue,
         }
     )
-    extra = pd.DataFrame({"holdout_periods": frame["holdout_periods"].to_numpy(dtype=np.int64)})
-    return summary, extra, as_of_day
+    return summary, holdout, as_of_day
 
 
 def _summarise_with_engine(
@@ -330,12 +346,25 @@ def _summarise_with_engine(
         as_of = _last_date(transactions, date_col)
     columns = {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col}
     summary = engine.summary_frame(transactions, as_of=as_of, unit=unit, period=period, **columns)
-    holdout = engine.holdout_expr(
-        transactions, as_of=as_of, holdout_end=dt.date.max, period=period, **columns
-    ).to_pandas()
-    counts = summary[["customer_id"]].merge(holdout, on="customer_id", how="left")["holdout_purchases"]
-    extra = pd.DataFrame({"holdout_periods": counts.fillna(0).astype("int64").to_numpy()}, index=summary.index)
-    return summary, extra, as_of
+    as_of_value = ibis.date(as_of.isoformat())
+    tx = transactions.select(customer_id=transactions[customer_col], day=engine._as_date(transactions[date_col]))
+    tx = tx.filter(tx.day > as_of_value)
+    days = tx.select("customer_id", ahead=tx.day.delta(as_of_value, unit="day")).distinct().to_pandas()
+    rows = pd.Series(np.arange(len(summary)), index=summary["customer_id"])
+    days = days[days["customer_id"].isin(rows.index)]
+    holdout = _holdout_periods(rows.loc[days["customer_id"]].to_numpy(), days["ahead"].to_numpy(dtype=np.int64), period)
+    return summary, holdout, as_of
+
+
+def _holdout_periods(row: np.ndarray, days_after: np.ndarray, period: Unit) -> pd.DataFrame:
+    """Purchase periods after as_of: one row per (customer row, period) with the period's first day.
+
+    Periods are counted as ``engine.holdout_expr`` does: day d after as_of (d >= 1) is in period d // length.
+    """
+    frame = pd.DataFrame({"row": row.astype(np.int64), "days_after": days_after.astype(np.int64)})
+    frame["period"] = frame["days_after"] // _DAYS_PER_UNIT[period]
+    firsts = frame.groupby(["row", "period"], as_index=False, sort=True)["days_after"].min()
+    return firsts[["row", "days_after"]]
 
 
 def _check_scan(frame: pd.DataFrame, customer_col: str, date_col: str, amount_col: str) -> None:
@@ -472,6 +501,7 @@ def run_file(
     (no holdout). Errors in the file raise AnalyticsInputError listing every problem (see
     ``engine.read_transactions``).
     """
+    started = time.perf_counter()
     table, validated = open_transactions(
         path,
         customer_col,
@@ -483,14 +513,23 @@ def run_file(
         spark=spark,
     )
     try:
-        return run_pipeline(table, as_of=as_of, **settings), table
+        return _with_open_time(run_pipeline(table, as_of=as_of, **settings), started), table
     except Exception as error:
         if validated or not (isinstance(error, InputCheckFailed) or _is_conversion_error(error)):
             raise
     # The fast typed read met a value it rejects, or the scan's checks failed: the validating reader raises an
     # error that lists every problem with examples, or returns a clean table (e.g. ids with spaces, stripped).
+    started = time.perf_counter()
     checked = engine.read_transactions(path, customer_col, date_col, amount_col, date_format, column_names=column_names)
-    return run_pipeline(checked, as_of=as_of, **settings), checked
+    return _with_open_time(run_pipeline(checked, as_of=as_of, **settings), started), checked
+
+
+def _with_open_time(result: PipelineResult, started: float) -> PipelineResult:
+    """Add the time spent opening (and, for validated formats, checking) the file as the stage ``open``."""
+    elapsed = time.perf_counter() - started
+    open_time = elapsed - result.timings["total"]
+    result.timings.update({"open": open_time, "total": elapsed})
+    return result
 
 
 def _is_conversion_error(error: Exception) -> bool:
@@ -540,7 +579,7 @@ def run_pipeline(
         raise AnalyticsInputError("horizon_days must be at least 1")
     timings: dict[str, float] = {}
     with _stage("summary", timings, progress):
-        summary, extra, as_of_day = summarise(
+        summary, later, as_of_day = summarise(
             transactions,
             as_of=as_of,
             customer_col=customer_col,
@@ -558,7 +597,10 @@ def run_pipeline(
         compressed = engine.compress_summary(summary[["frequency", "recency", "T"]])
         assert isinstance(compressed, pd.DataFrame)
         repeat = summary.loc[summary["frequency"] > 0, ["frequency", "monetary_value"]]
-        spend_rows = repeat.groupby(["frequency", "monetary_value"], as_index=False, sort=False).size()
+        # Gamma-Gamma is a model of positive spend: repeat buyers whose repeat purchases were all free are left
+        # out of its fit (and counted); their expected spend still follows from the fitted model.
+        paying = repeat["monetary_value"] > 0
+        spend_rows = repeat[paying].groupby(["frequency", "monetary_value"], as_index=False, sort=False).size()
         with ThreadPoolExecutor(max_workers=2) as pool:
             count_fit = pool.submit(
                 _timed,
@@ -628,19 +670,8 @@ def run_pipeline(
     with _stage("diagnostics", timings, progress):
         calibration = calibration_histogram(bgnbd.params, x, T)
         holdout = None
-        if int(extra["holdout_periods"].sum()) > 0:
-            holdout = _holdout(
-                transactions,
-                summary,
-                p_alive,
-                groups,
-                bgnbd.params,
-                as_of_day,
-                unit,
-                period,
-                customer_col,
-                date_col,
-            )
+        if len(later):
+            holdout = _holdout(later, p_alive, groups, bgnbd.params, as_of_day, unit)
     timings["total"] = sum(v for k, v in timings.items() if k in STAGES)
     return PipelineResult(
         customers=customers,
@@ -659,6 +690,7 @@ def run_pipeline(
         discount_rate=discount_rate,
         margin=margin,
         compressed_rows=len(compressed),
+        spend_excluded=int((~paying).sum()),
         timings=timings,
     )
 
@@ -750,29 +782,18 @@ def calibration_histogram(params: btyd.BGNBDParams, x: np.ndarray, T: np.ndarray
 
 
 def _holdout(
-    transactions: ir.Table,
-    summary: pd.DataFrame,
+    later: pd.DataFrame,
     p_alive: np.ndarray,
     groups: _AliveGroups,
     params: btyd.BGNBDParams,
     as_of: dt.date,
     unit: Unit,
-    period: Unit,
-    customer_col: str,
-    date_col: str,
 ) -> Holdout:
     """Weekly cumulative repeat purchases after ``as_of``: actual (calibration customers) against predicted."""
-    as_of_value = ibis.date(as_of.isoformat())
-    tx = transactions.select(customer_id=transactions[customer_col], day=engine._as_date(transactions[date_col]))
-    tx = tx.filter(tx.day > as_of_value)
-    tx = tx.mutate(ahead=tx.day.delta(as_of_value, unit="day"))
-    tx = tx.mutate(bucket=tx.ahead // _DAYS_PER_UNIT[period])  # as engine.holdout_expr
-    periods = tx.group_by(["customer_id", "bucket"]).aggregate(ahead=tx.ahead.min())
-    rows = periods.to_pandas()
-    rows = rows[rows["customer_id"].isin(summary["customer_id"])]
-    end = as_of + dt.timedelta(days=int(rows["ahead"].max()) if len(rows) else 0)
+    ahead = later["days_after"].to_numpy()
+    end = as_of + dt.timedelta(days=int(ahead.max()))
     weeks = max(1, int(np.ceil((end - as_of).days / 7)))
-    week_of = ((rows["ahead"].to_numpy() - 1) // 7 + 1).astype(np.int64)
+    week_of = ((ahead - 1) // 7 + 1).astype(np.int64)
     actual = np.cumsum(np.bincount(week_of, minlength=weeks + 1)[1:])
     horizons = (np.arange(1, weeks + 1, dtype=np.float64) * 7 / _DAYS_PER_UNIT[unit])[:, None]
     alive_by_group = np.bincount(groups.inverse, weights=p_alive, minlength=len(groups.x))
@@ -789,5 +810,5 @@ def _holdout(
     )
     weekly = pd.DataFrame({"week": np.arange(1, weeks + 1), "actual": actual, "predicted": predicted})
     return Holdout(
-        start=as_of + dt.timedelta(days=1), end=end, actual=len(rows), predicted=total_predicted, weekly=weekly
+        start=as_of + dt.timedelta(days=1), end=end, actual=len(later), predicted=total_predicted, weekly=weekly
     )
