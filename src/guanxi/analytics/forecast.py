@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -180,9 +181,16 @@ def fit_and_forecast(
 
     Transactions as in :func:`guanxi.analytics.cohorts.transactions_table` (pandas or Ibis; validated).
     """
+    table = transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+    return _fit_and_forecast(table, as_of=as_of, months=months, unit=unit)
+
+
+def _fit_and_forecast(
+    table: ir.Table, *, as_of: dt.date | str | pd.Timestamp, months: int, unit: engine.Unit
+) -> FittedForecast:
+    """:func:`fit_and_forecast` on a table already validated by ``transactions_table``."""
     _check_months(months)
     start = as_of_date(as_of)
-    table = transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
     summary = engine.summary_frame(
         table, as_of=start, customer_col="customer_id", date_col="day", amount_col="amount", unit=unit, period="D"
     )
@@ -238,17 +246,9 @@ def backtest(
     ``data_end`` is the last day the transactions cover (default: the last purchase date in them); the forecast
     months must end by then, so a month is never compared with data that stop in the middle of it.
     """
-    fitted = fit_and_forecast(
-        transactions,
-        as_of=as_of,
-        months=months,
-        customer_col=customer_col,
-        date_col=date_col,
-        amount_col=amount_col,
-        unit=unit,
-    )
-    start, ends = fitted.forecast.as_of, fitted.forecast.month_ends
     table = transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+    fitted = _fit_and_forecast(table, as_of=as_of, months=months, unit=unit)
+    start, ends = fitted.forecast.as_of, fitted.forecast.month_ends
     if data_end is None:
         last = table.aggregate(last=table.day.max()).to_pandas()["last"].iloc[0]
         end_of_data = as_of_date(last, "the last purchase date")
