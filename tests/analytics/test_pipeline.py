@@ -310,3 +310,13 @@ def test_repeat_buyers_with_only_free_repeat_orders_are_left_out_of_the_spend_fi
     row = result.customers.set_index("customer_id").loc["free"]
     assert row["monetary_value"] == 0 and 0 < row["expected_spend"] < 20
     assert result.as_dict()["gamma_gamma"]["excluded_non_positive_spend"] == 1
+
+
+def test_whitespace_text_problems_are_reported_by_the_validating_reader(tmp_path):
+    path = write(tmp_path, "tx.txt", "who when paid\na 2024-01-01 3\na 2024-01-09 4\nb 2024-13-01 -2\n")
+    with pytest.raises(AnalyticsInputError) as caught:
+        pipeline.run_file(path, "who", "when", "paid")
+    assert len(caught.value.problems) == 2
+    assert "'2024-13-01'" in caught.value.message and "'-2'" in caught.value.message
+    with pytest.raises(AnalyticsInputError, match=r"missing amount column 'amount'.*'who', 'when', 'paid'"):
+        pipeline.run_file(path, "who", "when", "amount")

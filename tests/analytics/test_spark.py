@@ -4,6 +4,7 @@ One Spark session for the module (starting the JVM is most of the cost). Without
 skipped with the reason, except on CI (CI=true), where that is a failure.
 """
 
+import logging
 import os
 import shutil
 
@@ -39,6 +40,9 @@ def spark():
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         _unavailable("no Java runtime (java on PATH or JAVA_HOME) for PySpark")
     session = engine.spark_session(master="local[2]", shuffle_partitions=2, driver_memory="512m")
+    # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has
+    # closed its capture streams: a "Logging error" traceback below the test summary.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     yield session
     session.stop()
 

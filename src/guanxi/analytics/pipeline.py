@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -370,7 +371,7 @@ def _holdout_periods(row: np.ndarray, days_after: np.ndarray, period: Unit) -> p
 def _check_scan(frame: pd.DataFrame, customer_col: str, date_col: str, amount_col: str) -> None:
     problems = []
     if frame.empty:
-        raise AnalyticsInputError("the transactions table has no rows")
+        raise InputCheckFailed("the transactions table has no rows")
     ids = frame["customer_id"].astype(str)
     stripped = ids.str.strip()
     if (frame["customer_id"].isna() | (stripped == "")).any():
@@ -436,10 +437,11 @@ def open_transactions(
     """Open a transactions file for :func:`run_pipeline`; return (table, validated).
 
     CSV on DuckDB is read with typed columns (VARCHAR id, DATE or TIMESTAMP as the sniffer or ``date_format``
-    says, DOUBLE amount) and NOT validated here (``validated`` False): the pipeline's one scan checks it, and
-    a value the typed reader rejects makes :func:`run_file` call ``engine.read_transactions``, whose error
-    lists every problem. Other formats (whitespace text, Parquet) and Spark go through
-    ``engine.read_transactions`` / :func:`engine.read_transactions_spark` (validated). Columns of the
+    says, DOUBLE amount) and whitespace text is split once into a table in memory; neither is validated here
+    (``validated`` False): the pipeline's one scan checks them, and a problem it finds (or a value the typed
+    reader rejects) makes :func:`run_file` call ``engine.read_transactions``, whose error lists every problem
+    with examples. Parquet and Spark go through ``engine.read_transactions`` /
+    :func:`engine.read_transactions_spark` (validated). Columns of the
     result: ``customer_id``, ``purchased_at``, ``amount``.
     """
     path = Path(path)
@@ -448,7 +450,10 @@ def open_transactions(
             path, customer_col, date_col, amount_col, date_format, column_names=column_names, session=spark
         )
         return table, True
-    if not path.is_file() or path.stat().st_size == 0 or engine._detect_format(path, "auto") != "csv":
+    kind = engine._detect_format(path, "auto") if path.is_file() and path.stat().st_size > 0 else None
+    if kind == "whitespace":
+        return _open_whitespace(path, customer_col, date_col, amount_col, date_format, column_names), False
+    if kind != "csv":
         table = engine.read_transactions(
             path, customer_col, date_col, amount_col, date_format, column_names=column_names
         )
@@ -479,6 +484,31 @@ def open_transactions(
     # distinct ids and run_file() falls back to the validating reader if any has surrounding spaces.
     table = typed.select(customer_id=typed[customer_col], purchased_at=typed[date_col], amount=typed[amount_col])
     return table, False
+
+
+def _open_whitespace(
+    path: Path,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    date_format: str | None,
+    column_names: list[str] | None,
+) -> ir.Table:
+    """Whitespace-separated text, split into fields once and kept in DuckDB's memory, not validated.
+
+    Splitting lines with a regular expression costs more than the analysis of a file like CDNOW's; the
+    validating reader (``engine.read_transactions``) would split them a second time, and the summary once or
+    twice more. Values that do not parse become NULL, which the summary's checks catch (see :func:`run_file`).
+    """
+    con = ibis.duckdb.connect()
+    raw = engine._read_whitespace(con, path, column_names)
+    engine._require_columns(raw, {"customer": customer_col, "date": date_col, "amount": amount_col}, str(path))
+    parsed = raw.select(
+        customer_id=raw[customer_col].strip(),
+        purchased_at=engine._parse_date(raw[date_col], date_format),
+        amount=engine._parse_amount(raw[amount_col]),
+    )
+    return con.create_table(f"transactions_{uuid.uuid4().hex[:12]}", parsed, temp=True)
 
 
 def run_file(
