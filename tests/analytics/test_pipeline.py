@@ -320,3 +320,29 @@ def test_whitespace_text_problems_are_reported_by_the_validating_reader(tmp_path
     assert "'2024-13-01'" in caught.value.message and "'-2'" in caught.value.message
     with pytest.raises(AnalyticsInputError, match=r"missing amount column 'amount'.*'who', 'when', 'paid'"):
         pipeline.run_file(path, "who", "when", "amount")
+
+
+def test_fast_csv_read_handles_headerless_files_timestamps_and_formats(tmp_path, cdnow_frame, cdnow_result):
+    frame = cdnow_frame.assign(
+        when=(cdnow_frame["purchased_at"] + pd.Timedelta(hours=13)).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        compact=cdnow_frame["purchased_at"].dt.strftime("%d/%m/%Y"),
+    )
+    headerless = tmp_path / "headerless.csv"
+    frame[["customer", "compact", "amount"]].to_csv(headerless, index=False, header=False)
+    timestamps = tmp_path / "timestamps.csv"
+    frame[["customer", "when", "amount"]].to_csv(timestamps, index=False)
+    runs = {
+        "headerless": (headerless, "who", "day", "paid", "%d/%m/%Y", ["who", "day", "paid"]),
+        "timestamps": (timestamps, "customer", "when", "amount", None, None),
+        "timestamps with a format": (timestamps, "customer", "when", "amount", "%Y-%m-%d %H:%M:%S", None),
+    }
+    for name, (path, customer, date, amount, date_format, names) in runs.items():
+        _, validated = pipeline.open_transactions(path, customer, date, amount, date_format, column_names=names)
+        assert not validated, name
+        result, _ = pipeline.run_file(
+            path, customer, date, amount, date_format, column_names=names, as_of=CALIBRATION_END
+        )
+        assert result.segment_counts == cdnow_result.segment_counts, name
+        assert btyd.params_dict(result.bgnbd.params) == pytest.approx(
+            btyd.params_dict(cdnow_result.bgnbd.params), rel=1e-9
+        ), name
