@@ -40,6 +40,7 @@ def test_cdnow_parameters_are_the_published_ones(cdnow_result):
         assert getattr(cdnow_result.gamma_gamma.params, name) == pytest.approx(value, rel=0.01), name
     assert cdnow_result.gamma_gamma.log_likelihood == pytest.approx(GAMMA_GAMMA_LL, abs=0.1)
     assert cdnow_result.gamma_gamma.n_customers == 946
+    assert cdnow_result.bgnbd.converged and cdnow_result.gamma_gamma.converged
     assert len(cdnow_result.customers) == 2357
     se = cdnow_result.bgnbd.standard_errors
     assert all(np.isfinite([se.r, se.alpha, se.a, se.b])) and 0 < se.r < 0.05

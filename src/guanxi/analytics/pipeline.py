@@ -631,6 +631,10 @@ def run_pipeline(
         # out of its fit (and counted); their expected spend still follows from the fitted model.
         paying = repeat["monetary_value"] > 0
         spend_rows = repeat[paying].groupby(["frequency", "monetary_value"], as_index=False, sort=False).size()
+        if len(spend_rows) > 0.8 * paying.sum():
+            # Few repeated (x, m) pairs (small data): fit the rows themselves. Weights that save nothing only
+            # change the summation order, and on CDNOW that left L-BFGS-B ending "ABNORMAL" at the optimum.
+            spend_rows = repeat[paying].assign(size=1)
         with ThreadPoolExecutor(max_workers=2) as pool:
             count_fit = pool.submit(
                 _timed,
