@@ -58,6 +58,15 @@ def test_scores_every_profiled_customer_and_skips_opted_out_and_deleted(company)
     scores = list(CustomerScore.objects.all())
     assert all(0 <= s.p_alive <= 1 and s.clv >= 0 and s.expected_purchases_90d >= 0 for s in scores)
     assert all(s.abc_tier in "ABC" and 1 <= s.rfm_r <= 5 for s in scores)
+    # The churn classifier scores everyone; the likely churners get their main reasons.
+    assert all(s.churn_risk is not None and 0 <= s.churn_risk <= 1 for s in scores)
+    from guanxi.analytics.churn import FEATURE_LABELS
+
+    # Reasons are computed for likely churners only (risk >= 0.5), and name known features.
+    assert all(s.churn_risk >= 0.5 for s in scores if s.churn_reasons)
+    assert all(set(s.churn_reasons) <= set(FEATURE_LABELS) for s in scores)
+    assert sum(bool(s.churn_reasons) for s in scores if s.churn_risk >= 0.5) > 0
+    assert len({round(s.churn_risk, 6) for s in scores}) > 10  # risk differs between customers
     # Every customer's first scores are a change from nothing: one segment and one tier event each.
     assert Event.objects.filter(type="customer.segment_changed").count() == len(expected)
     assert Event.objects.filter(type="customer.tier_changed").count() == len(expected)
@@ -114,6 +123,9 @@ def test_scores_are_scoped_like_customers(company, api):
     assert 'data-testid="score-run"' in page and 'data-testid="at-risk"' in page
     detail = client.get(f"/customers/{next(iter(mine))}/").content.decode()
     assert 'data-testid="scores"' in detail or "Not scored yet" in detail
+    risky = CustomerScore.objects.filter(customer__owner=rep, churn_risk__gte=0.5).first()
+    page = client.get(f"/customers/{risky.customer_id}/").content.decode()
+    assert 'data-testid="churn-reasons"' in page and "recency_days" not in page
 
 
 @pytest.mark.slow

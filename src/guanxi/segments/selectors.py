@@ -8,8 +8,9 @@ import ibis
 import numpy as np
 import pandas as pd
 from django.db.models import Count, QuerySet
+from django.utils.translation import get_language
 
-from guanxi.analytics import cohorts
+from guanxi.analytics import churn, cohorts
 from guanxi.analytics.errors import AnalyticsInputError
 from guanxi.core import access
 from guanxi.core.ibis_db import ibis_connection
@@ -84,8 +85,16 @@ def visible_scores(user) -> QuerySet:
 
 
 def customer_score(user, customer: Customer) -> CustomerScore | None:
-    """The scores of a customer the caller already fetched through a selector (so it is visible)."""
-    return CustomerScore.objects.filter(customer=customer).first()
+    """The scores of a customer the caller already fetched through a selector (so it is visible), with
+    ``reason_labels``: the churn reasons in the active language."""
+    score = CustomerScore.objects.filter(customer=customer).first()
+    if score is not None:
+        chinese = (get_language() or "").startswith("zh")
+        score.reason_labels = [
+            churn.FEATURE_LABELS[r][1 if chinese else 0] if r in churn.FEATURE_LABELS else r
+            for r in score.churn_reasons
+        ]
+    return score
 
 
 def segment_movement(user, run: ScoreRun) -> list[dict]:

@@ -15,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.analytics import btyd
+from guanxi.analytics import btyd, churn
 from guanxi.analytics.clv import DAYS_PER_MONTH
+from guanxi.analytics.errors import AnalyticsInputError
 from guanxi.analytics.pipeline import run_pipeline
 from guanxi.core.events import jsonable
 from guanxi.core.models import Event
@@ -90,6 +91,7 @@ def compute_scores(orders: ibis.Table, *, as_of: date, settings: ScoringSettings
             "clv": c["clv"].to_numpy(dtype=float),
         }
     )
+    frame = frame.merge(_churn(orders, as_of, settings), on="customer_id", how="left")
     summary = result.as_dict()
     parameters = {
         key: summary[key]
@@ -106,6 +108,37 @@ def compute_scores(orders: ibis.Table, *, as_of: date, settings: ScoringSettings
         )
     }
     return frame, parameters
+
+
+def _churn(orders: ibis.Table, as_of: date, settings: ScoringSettings) -> pd.DataFrame:
+    """Churn risk (no purchase in the next ``horizon_days``) and its main reasons, from the churn classifier
+    trained on the latest cutoff whose outcome is known. Empty when the history is too short to train it."""
+    columns = ["customer_id", "churn_risk", "churn_reasons"]
+    try:
+        _model, scores = churn.churn_scores(
+            orders,
+            as_of=as_of,
+            horizon_days=settings.horizon_days,
+            customer_col="customer_id",
+            date_col="ordered_at",
+            amount_col="amount",
+            reasons_min_probability=0.5,
+        )
+    except AnalyticsInputError:
+        return pd.DataFrame(columns=columns)
+    reasons = [c for c in scores.columns if c.startswith("reason_")]
+    out = pd.DataFrame(
+        {
+            "customer_id": scores.index.astype("int64")
+            if "customer_id" not in scores.columns
+            else scores["customer_id"],
+            "churn_risk": scores["churn_probability"].to_numpy(dtype=float),
+            "churn_reasons": [
+                [r for r in row if isinstance(r, str)] for row in scores[reasons].itertuples(index=False)
+            ],
+        }
+    )
+    return out[columns]
 
 
 def _start_run(as_of: date) -> ScoreRun:
@@ -157,7 +190,8 @@ def _rows(frame: pd.DataFrame, as_of: date) -> list[dict]:
         row["clv"] = Decimal(str(round(row["clv"], 2)))
         if row.get("churn_risk") is not None and pd.isna(row["churn_risk"]):
             row["churn_risk"] = None
-        row.setdefault("churn_reasons", [])
+        if not isinstance(row.get("churn_reasons"), list):
+            row["churn_reasons"] = []
     return records
 
 
