@@ -39,7 +39,7 @@ def spark():
         _unavailable(f"PySpark is not installed ({error})")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         _unavailable("no Java runtime (java on PATH or JAVA_HOME) for PySpark")
-    session = engine.spark_session(master="local[2]", shuffle_partitions=2, driver_memory="512m")
+    session = engine.spark_session(master="local[2]", shuffle_partitions=1, driver_memory="512m")
     # py4j logs "Closing down clientserver connection" from __del__ at interpreter exit, after pytest has
     # closed its capture streams: a "Logging error" traceback below the test summary.
     logging.getLogger("py4j").setLevel(logging.WARNING)
