@@ -396,9 +396,10 @@ def spark_session(
     """A PySpark session for the Ibis PySpark backend (local mode by default), or AnalyticsInputError.
 
     Sets ``SPARK_LOCAL_IP=127.0.0.1`` unless already set (no network lookup of the host name), few shuffle
-    partitions (the summary of even millions of customers is small), UTC session time zone, and ANSI mode off
-    so that a bad value casts to NULL and is reported by :func:`read_transactions_spark` instead of failing
-    the job. PySpark and Java 17 are optional (``pip install guanxi[spark]``).
+    partitions (the summary of even millions of customers is small), UTC session time zone, Arrow for the
+    conversions to and from pandas, and ANSI mode off so that a bad value casts to NULL and is reported by
+    :func:`read_transactions_spark` instead of failing the job. PySpark and Java 17 are optional
+    (``pip install guanxi[spark]``).
     """
     import os
 
