@@ -692,14 +692,15 @@ def run_pipeline(
             f_score=scores["f_score"].to_numpy(),
             m_score=scores["m_score"].to_numpy(),
             fm_score=scores["fm_score"].to_numpy(),
-            # Categoricals: a million Python strings would cost more to store and count than the tiering.
-            segment=pd.Categorical(scores["segment"].to_numpy(), categories=list(rfm.SEGMENT_LABELS)),
-            abc_tier=pd.Categorical(abc, categories=["A", "B", "C"]),
-            value_tier=pd.Categorical(value, categories=["high", "medium", "low"]),
+            # Categoricals built from codes: a million Python strings would cost more to store and count
+            # than the tiering itself.
+            segment=_categorical(_SEGMENT_CODES[scores["r_score"] - 1, scores["fm_score"] - 1], _SEGMENTS),
+            abc_tier=_categorical(np.searchsorted(np.array(["A", "B", "C"]), abc), ["A", "B", "C"]),
+            value_tier=_categorical(np.where(value == "high", 0, np.where(value == "medium", 1, 2)), _VALUE_TIERS),
         )
-        segment_counts = _counts(customers["segment"], list(rfm.SEGMENT_LABELS))
+        segment_counts = _counts(customers["segment"], _SEGMENTS)
         abc_counts = _counts(customers["abc_tier"], ["A", "B", "C"])
-        tier_counts = _counts(customers["value_tier"], ["high", "medium", "low"])
+        tier_counts = _counts(customers["value_tier"], _VALUE_TIERS)
 
     with _stage("diagnostics", timings, progress):
         calibration = calibration_histogram(bgnbd.params, x, T)
@@ -727,6 +728,15 @@ def run_pipeline(
         spend_excluded=int((~paying).sum()),
         timings=timings,
     )
+
+
+_SEGMENTS = list(rfm.SEGMENT_LABELS)
+_SEGMENT_CODES = np.array([[_SEGMENTS.index(rfm.SEGMENT_GRID[(r, fm)]) for fm in range(1, 6)] for r in range(1, 6)])
+_VALUE_TIERS = ["high", "medium", "low"]
+
+
+def _categorical(codes: Any, categories: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8), categories=categories)
 
 
 def _timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, float]:
