@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PO_FILES := $(wildcard src/guanxi/locale/*/LC_MESSAGES/*.po)
 MO_FILES := $(PO_FILES:.po=.mo)
-PY_PATHS := src tests $(wildcard bench)
+PY_PATHS := src tests scripts $(wildcard bench)
 
 .PHONY: run install test test-fast lint fmt bench lock messages demo-logins clean
 

@@ -15,7 +15,7 @@ PO = Path(__file__).resolve().parent.parent / "src/guanxi/locale/zh_Hans/LC_MESS
 
 
 def unquote(lines: list[str]) -> str:
-    return "".join(json.loads(line[line.index('"'):]) for line in lines)
+    return "".join(json.loads(line[line.index('"') :]) for line in lines)
 
 
 def main() -> int:
@@ -37,14 +37,15 @@ def main() -> int:
             body = lines[start:]
             if any(ln.startswith("msgid_plural") for ln in body):
                 cut = next(i for i, ln in enumerate(body) if ln.startswith("msgstr"))
-                body = body[:cut] + ["msgstr[0] " + json.dumps(translations[msgid], ensure_ascii=False)]
+                body = [*body[:cut], "msgstr[0] " + json.dumps(translations[msgid], ensure_ascii=False)]
             else:
                 cut = next(i for i, ln in enumerate(body) if ln.startswith("msgstr"))
-                body = body[:cut] + ["msgstr " + json.dumps(translations[msgid], ensure_ascii=False)]
+                body = [*body[:cut], "msgstr " + json.dumps(translations[msgid], ensure_ascii=False)]
             lines = head + body
             block = "\n".join(lines)
         text = "\n".join(lines)
-        if msgid and ("#, fuzzy" in text or re.search(r'^msgstr(\[0\])? ""$', text, re.M) and not re.search(r'^msgstr(\[0\])? ""\n"', text, re.M)):
+        empty = re.search(r'^msgstr(\[0\])? ""$', text, re.M) and not re.search(r'^msgstr(\[0\])? ""\n"', text, re.M)
+        if msgid and ("#, fuzzy" in text or empty):
             pending.append(msgid)
         out.append(block)
     PO.write_text("\n\n".join(out))
