@@ -261,6 +261,45 @@ def _examples(table: ir.Table, condition: ir.BooleanValue, column: str) -> str:
     return ", ".join(repr(v) for v in values)
 
 
+def _check_counts(
+    path: object,
+    counts: Any,
+    parsed: ir.Table,
+    bad_date: ir.BooleanColumn,
+    bad_amount: ir.BooleanColumn,
+    negative: ir.BooleanColumn,
+    *,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+    date_format: str | None,
+) -> None:
+    """Raise one AnalyticsInputError listing every problem the validation counts found (both readers)."""
+    if counts["rows"] == 0:
+        raise AnalyticsInputError(f"{path}: the file has no transactions (only a header?)")
+    problems = []
+    if counts["no_id"]:
+        problems.append(f"{counts['no_id']} row(s) have no customer id in column {customer_col!r}")
+    if counts["bad_date"]:
+        hint = f"the format {date_format!r}" if date_format else "ISO 8601 (pass date_format, e.g. '%Y%m%d')"
+        problems.append(
+            f"{counts['bad_date']} row(s) have a date in column {date_col!r} that does not parse as {hint}"
+            f" (e.g. {_examples(parsed, bad_date, 'raw_date')})"
+        )
+    if counts["bad_amount"]:
+        problems.append(
+            f"{counts['bad_amount']} row(s) have a missing or non-numeric amount in column {amount_col!r}"
+            f" (e.g. {_examples(parsed, bad_amount, 'raw_amount')})"
+        )
+    if counts["negative"]:
+        problems.append(
+            f"{counts['negative']} row(s) have a negative amount in column {amount_col!r}"
+            f" (e.g. {_examples(parsed, negative.fill_null(False), 'raw_amount')}); record returns separately"
+        )
+    if problems:
+        raise AnalyticsInputError(f"{path}: " + "; ".join(problems), problems=problems)
+
+
 def read_transactions(
     path: str | Path,
     customer_col: str,
@@ -315,29 +354,18 @@ def read_transactions(
         .to_pyarrow()
         .to_pylist()[0]
     )
-    if counts["rows"] == 0:
-        raise AnalyticsInputError(f"{path}: the file has no transactions (only a header?)")
-    problems = []
-    if counts["no_id"]:
-        problems.append(f"{counts['no_id']} row(s) have no customer id in column {customer_col!r}")
-    if counts["bad_date"]:
-        hint = f"the format {date_format!r}" if date_format else "ISO 8601 (pass date_format, e.g. '%Y%m%d')"
-        problems.append(
-            f"{counts['bad_date']} row(s) have a date in column {date_col!r} that does not parse as {hint}"
-            f" (e.g. {_examples(parsed, bad_date, 'raw_date')})"
-        )
-    if counts["bad_amount"]:
-        problems.append(
-            f"{counts['bad_amount']} row(s) have a missing or non-numeric amount in column {amount_col!r}"
-            f" (e.g. {_examples(parsed, bad_amount, 'raw_amount')})"
-        )
-    if counts["negative"]:
-        problems.append(
-            f"{counts['negative']} row(s) have a negative amount in column {amount_col!r}"
-            f" (e.g. {_examples(parsed, negative.fill_null(False), 'raw_amount')}); record returns separately"
-        )
-    if problems:
-        raise AnalyticsInputError(f"{path}: " + "; ".join(problems), problems=problems)
+    _check_counts(
+        path,
+        counts,
+        parsed,
+        bad_date,
+        bad_amount,
+        negative,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=date_format,
+    )
     return parsed.select("customer_id", "purchased_at", "amount")
 
 
@@ -517,27 +545,16 @@ def read_transactions_spark(
         .to_pandas()
         .iloc[0]
     )
-    if counts["rows"] == 0:
-        raise AnalyticsInputError(f"{path}: the file has no transactions (only a header?)")
-    problems = []
-    if counts["no_id"]:
-        problems.append(f"{counts['no_id']} row(s) have no customer id in column {customer_col!r}")
-    if counts["bad_date"]:
-        hint = f"the format {date_format!r}" if date_format else "ISO 8601 (pass date_format, e.g. '%Y%m%d')"
-        problems.append(
-            f"{counts['bad_date']} row(s) have a date in column {date_col!r} that does not parse as {hint}"
-            f" (e.g. {_examples(parsed, bad_date, 'raw_date')})"
-        )
-    if counts["bad_amount"]:
-        problems.append(
-            f"{counts['bad_amount']} row(s) have a missing or non-numeric amount in column {amount_col!r}"
-            f" (e.g. {_examples(parsed, bad_amount, 'raw_amount')})"
-        )
-    if counts["negative"]:
-        problems.append(
-            f"{counts['negative']} row(s) have a negative amount in column {amount_col!r}"
-            f" (e.g. {_examples(parsed, negative.fill_null(False), 'raw_amount')}); record returns separately"
-        )
-    if problems:
-        raise AnalyticsInputError(f"{path}: " + "; ".join(problems), problems=problems)
+    _check_counts(
+        path,
+        counts,
+        parsed,
+        bad_date,
+        bad_amount,
+        negative,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+        date_format=date_format,
+    )
     return parsed.select("customer_id", "purchased_at", "amount")
