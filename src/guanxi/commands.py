@@ -60,8 +60,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes")] = 2,
+    jobs: Annotated[bool, typer.Option(help="Also run a background-job worker (imports, scheduled work)")] = True,
 ) -> None:
-    """Serve the web app and the API with gunicorn."""
+    """Serve the web app and the API with gunicorn, and run the background-job worker beside it."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
     command = [
         sys.executable,
@@ -79,8 +80,45 @@ def serve(
         "--timeout",
         "120",
     ]
-    # Replace this process, so that stopping `guanxi serve` stops gunicorn too (no orphaned server).
-    os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
+    if not jobs:
+        # Replace this process, so that stopping `guanxi serve` stops gunicorn too (no orphaned server).
+        os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
+    _supervise([command, [sys.executable, "-m", "guanxi.cli", "worker"]])
+
+
+def _supervise(commands: list[list[str]]) -> None:
+    """Run the commands side by side until one ends or we are told to stop; then stop the others."""
+    import signal
+    import subprocess
+    import time
+
+    children = [subprocess.Popen(c) for c in commands]  # noqa: S603 - fixed argv, no shell
+
+    def stop(signum, _frame):
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    stop(signal.SIGTERM, None)
+    codes = [child.wait(timeout=30) for child in children]
+    raise typer.Exit(max((abs(code) for code in codes), default=0))
+
+
+@app.command()
+def worker(
+    queue: Annotated[str, typer.Option(help="Queue to take jobs from ('*' for all)")] = "*",
+    batch: Annotated[bool, typer.Option(help="Run the jobs waiting now, then exit")] = False,
+) -> None:
+    """Run background jobs (imports, scheduled scoring, reminders) from the database queue."""
+    setup_django()
+    from django.core.management import call_command
+
+    options = {"queue_name": queue, "batch": batch, "reload": False, "startup_delay": False}
+    call_command("db_worker", **options)
 
 
 @user_app.command("create")

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",  # serves the API docs' Swagger UI from its own static files instead of a CDN
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "guanxi.core",
     "guanxi.accounts",
     "guanxi.customers",
@@ -175,6 +177,15 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
+
+# Background jobs (imports, scheduled scoring, reminders) through Django's task interface. The database backend
+# needs no broker: `guanxi serve` starts a worker beside the web server, or run `guanxi worker` on its own.
+TASKS = {
+    "default": {
+        "BACKEND": env("GUANXI_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "imports"],
+    }
+}
 
 EMAIL_BACKEND = env("GUANXI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("GUANXI_FROM_EMAIL", "guanxi@localhost")

@@ -20,6 +20,7 @@ from guanxi.core.pagination import paginate
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import CustomerForm
 from guanxi.customers.models import Customer
+from guanxi.customers.panels import panels_for
 from guanxi.segments import selectors as score_selectors
 
 
@@ -104,6 +105,8 @@ def customer_detail(request, customer_id: int):
         "can_delete": selectors.can_delete(request.user, customer),
         "definitions": selectors.custom_field_definitions(),
         "score": score_selectors.customer_score(request.user, customer),
+        "main_panels": panels_for(request, customer, "main"),
+        "action_panels": panels_for(request, customer, "actions"),
     }
     return render(request, "customers/detail.html", context)
 
