@@ -64,3 +64,23 @@ def test_events_and_audit_entries_are_append_only(users, make_customer):
         event.save()
     with pytest.raises(AppendOnlyError):
         AuditEntry.objects.latest("id").delete()
+
+
+def test_a_subscriber_runs_in_the_same_transaction_and_its_failure_rolls_the_change_back(users, monkeypatch):
+    from guanxi.core import events
+
+    monkeypatch.setattr(events, "_handlers", {})
+    seen = []
+    events.subscribe("customer.created", lambda event: seen.append((event.type, event.subject_id)))
+    customer = services.create_customer(actor=users["rep"], data={"display_name": "Heard"})
+    assert seen == [("customer.created", customer.pk)]
+
+    def refuse(event):
+        raise RuntimeError("handler refused")
+
+    events.subscribe("customer.created", refuse)
+    before = counts()
+    with pytest.raises(RuntimeError, match="handler refused"):
+        services.create_customer(actor=users["rep"], data={"display_name": "Refused"})
+    assert counts() == before
+    assert not Customer.objects.filter(display_name="Refused").exists()

@@ -5,7 +5,7 @@ or roll back together. Side effects that leave the process (e-mail, webhooks) ar
 ``transaction.on_commit`` by the consumers, never here.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,23 @@ from guanxi.core.models import AuditEntry, Event
 
 class NotInTransaction(RuntimeError):
     pass
+
+
+Handler = Callable[[Event], None]
+_handlers: dict[str, list[Handler]] = {}
+
+
+def subscribe(event_type: str, handler: Handler) -> None:
+    """Call ``handler(event)`` whenever ``event_type`` is recorded, inside the same transaction.
+
+    For reactions that must commit or roll back with the change (auto-assigning a new customer's owner,
+    re-evaluating a lifecycle stage). A handler that raises rolls the whole use case back. Anything that
+    leaves the process belongs in ``transaction.on_commit`` inside the handler. Apps subscribe in
+    ``AppConfig.ready()``; subscribing the same handler twice is harmless.
+    """
+    handlers = _handlers.setdefault(event_type, [])
+    if handler not in handlers:
+        handlers.append(handler)
 
 
 def jsonable(value: Any) -> Any:
@@ -88,4 +105,6 @@ def record(
             ip_address=origin.ip_address,
             at=now,
         )
+    for handler in _handlers.get(event_type, ()):
+        handler(event)
     return event
