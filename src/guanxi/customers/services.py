@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from guanxi.accounts.models import Team, User
 from guanxi.core import access, events
 from guanxi.core.locking import bump_version, check_version
-from guanxi.customers import normalize
+from guanxi.customers import identities, normalize
 from guanxi.customers.errors import CustomerInvalid, CustomerNotFound, CustomerReadOnly, OwnerAssignmentDenied
 from guanxi.customers.models import Customer, CustomerShare, CustomFieldDefinition, Tag
 
@@ -248,6 +248,34 @@ def _set_tags(customer: Customer, names: Iterable[str]) -> None:
     customer.tags.set([existing[n] for n in names])
 
 
+def _external_ids(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str] | None]:
+    """Split the optional ``external_ids`` key (a list of "system:id") off the field data, normalised."""
+    if "external_ids" not in data:
+        return dict(data), None
+    data = dict(data)
+    value = data.pop("external_ids")
+    if value is None:
+        return data, []
+    if not isinstance(value, list | tuple) or len(value) > identities.MAX_EXTERNAL_IDS:
+        raise CustomerInvalid(
+            _("The customer data is not valid."),
+            external_ids=[_("A list of at most %(n)d “system:id” values.") % {"n": identities.MAX_EXTERNAL_IDS}],
+        )
+    clean: list[str] = []
+    errors: dict[str, list[str]] = {}
+    for index, item in enumerate(value):
+        try:
+            item = identities.normalize_external_id(item)
+        except ValueError as exc:
+            errors[f"external_ids.{index}"] = [str(exc)]
+            continue
+        if item not in clean:
+            clean.append(item)
+    if errors:
+        raise CustomerInvalid(_("The customer data is not valid."), **errors)
+    return data, sorted(clean)
+
+
 def _refresh_search_text(customer: Customer) -> None:
     customer.search_text = normalize.search_text(customer)
 
@@ -262,10 +290,13 @@ def _state(customer: Customer, tags: list[str]) -> dict[str, Any]:
 def create_customer(*, actor: User, data: Mapping[str, Any]) -> Customer:
     """Create a customer owned by the acting rep (managers and admins may name another owner).
 
-    Emits ``customer.created``; writes one audit entry with every field set.
+    Emits ``customer.created``; writes one audit entry with every field set. Adds an Identity per e-mail,
+    phone, WeChat ID and ``external_ids`` entry ("system:id"); raises IdentityConflict (409) when another live
+    customer already holds one.
     """
     if not access.can_create_customers(actor):
         raise CustomerReadOnly(_("Your role cannot create customers."))
+    data, external_ids = _external_ids(data)
     clean = _clean(data, current=None)
     _resolve_owner_and_team(actor, clean, None)
     tags = clean.pop("tags", [])
@@ -273,7 +304,10 @@ def create_customer(*, actor: User, data: Mapping[str, Any]) -> Customer:
     _refresh_search_text(customer)
     customer.save()
     _set_tags(customer, tags)
+    identities.sync(customer, set(), identities.keys_of(customer, external_ids or ()))
     after = _state(customer, tags)
+    if external_ids:
+        after["external_ids"] = external_ids
     events.record(
         "customer.created",
         subject=customer,
@@ -301,18 +335,25 @@ def update_customer(*, actor: User, customer_id: int, version: int | None, data:
     """Change some fields of a customer the actor may edit, if ``version`` is the stored one.
 
     A stale version raises StaleVersion and changes nothing. Emits ``customer.updated`` with the changed
-    fields (and ``customer.owner_changed`` when the owner moves); no event when nothing changed.
+    fields (and ``customer.owner_changed`` when the owner moves); no event when nothing changed. Identities
+    follow the e-mails, phones, WeChat ID and (when sent) ``external_ids``; IdentityConflict (409) when a new
+    one belongs to another live customer.
     """
     customer = _locked_for_write(actor, customer_id)
     check_version(customer, version)
+    data, external_ids = _external_ids(data)
     clean = _clean(data, current=customer)
     _resolve_owner_and_team(actor, clean, customer)
     current_tags = sorted(customer.tags.values_list("name", flat=True))
+    current_external = identities.external_ids_of(customer)
     before = _state(customer, current_tags)
+    before_keys = identities.keys_of(customer, current_external)
     tags = clean.pop("tags", None)
     for name, value in clean.items():
         setattr(customer, name, value)
     after = _state(customer, tags if tags is not None else current_tags)
+    if external_ids is not None:
+        before["external_ids"], after["external_ids"] = current_external, external_ids
     changes = events.diff(before, after)
     if not changes:
         return customer
@@ -321,6 +362,9 @@ def update_customer(*, actor: User, customer_id: int, version: int | None, data:
     customer.save()
     if tags is not None:
         _set_tags(customer, tags)
+    identities.sync(
+        customer, before_keys, identities.keys_of(customer, current_external if external_ids is None else external_ids)
+    )
     events.record(
         "customer.updated",
         subject=customer,
@@ -334,13 +378,16 @@ def update_customer(*, actor: User, customer_id: int, version: int | None, data:
 
 @transaction.atomic
 def delete_customer(*, actor: User, customer_id: int, version: int | None = None) -> Customer:
-    """Soft-delete a customer (owner, their manager or an admin). Its orders and history stay for analytics."""
+    """Soft-delete a customer (owner, their manager or an admin). Its orders and history stay for analytics.
+
+    Its identities are released, so a new customer may take its e-mails and phones."""
     customer = _locked_for_write(actor, customer_id, for_delete=True)
     if version is not None:
         check_version(customer, version)
     customer.deleted_at = timezone.now()
     bump_version(customer)
     customer.save(update_fields=["deleted_at", "version", "updated_at"])
+    identities.release(customer)
     events.record(
         "customer.deleted",
         subject=customer,
