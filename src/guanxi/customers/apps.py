@@ -6,3 +6,8 @@ class CustomersConfig(AppConfig):
     name = "guanxi.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from guanxi.customers.merge import register_defaults
+
+        register_defaults()
