@@ -70,6 +70,53 @@ SOURCES = [
     ("social", 5),
 ]
 
+# The catalogue: (sku, name, category index, list price in USD). Categories are bilingual like the industries.
+CATEGORIES = ["Tea 茶", "Coffee 咖啡", "Snacks 零食", "Skincare 护肤", "Books 图书", "Home 家居"]
+CATALOGUE = [
+    ("TEA-SET", "Tea set 茶具套装", 0, Decimal("48.00")),
+    ("TEA-LJ", "Longjing green tea 龙井绿茶", 0, Decimal("18.00")),
+    ("TEA-PE", "Pu'er tea cake 普洱茶饼", 0, Decimal("22.00")),
+    ("TEA-OL", "Oolong tea 乌龙茶", 0, Decimal("16.00")),
+    ("TEA-JS", "Jasmine tea 茉莉花茶", 0, Decimal("12.00")),
+    ("TEA-CUP", "Tasting cups 品茗杯", 0, Decimal("9.00")),
+    ("COF-KIT", "Pour-over kit 手冲咖啡套装", 1, Decimal("45.00")),
+    ("COF-BEAN", "Coffee beans 咖啡豆", 1, Decimal("15.00")),
+    ("COF-FLT", "Paper filters 咖啡滤纸", 1, Decimal("4.00")),
+    ("COF-FRO", "Milk frother 奶泡器", 1, Decimal("25.00")),
+    ("COF-MUG", "Coffee mug 咖啡杯", 1, Decimal("10.00")),
+    ("SNK-MOON", "Mooncake gift box 月饼礼盒", 2, Decimal("28.00")),
+    ("SNK-FRUIT", "Dried fruit 果干", 2, Decimal("8.00")),
+    ("SNK-NUT", "Mixed nuts 坚果", 2, Decimal("11.00")),
+    ("SNK-SWT", "Sweets 糖果", 2, Decimal("6.00")),
+    ("SNK-SEA", "Seaweed snacks 海苔", 2, Decimal("5.00")),
+    ("SKN-CRM", "Face cream 面霜", 3, Decimal("35.00")),
+    ("SKN-SRM", "Serum 精华液", 3, Decimal("42.00")),
+    ("SKN-MSK", "Sheet masks 面膜", 3, Decimal("14.00")),
+    ("SKN-CLN", "Cleanser 洁面乳", 3, Decimal("12.00")),
+    ("SKN-SUN", "Sunscreen 防晒霜", 3, Decimal("18.00")),
+    ("BK-COOK", "Cookbook 菜谱", 4, Decimal("20.00")),
+    ("BK-TEA", "The culture of tea 茶文化读本", 4, Decimal("16.00")),
+    ("BK-NOV", "Novel 小说", 4, Decimal("12.00")),
+    ("BK-KID", "Children's picture book 儿童绘本", 4, Decimal("9.00")),
+    ("BK-CAL", "Calligraphy set 书法套装", 4, Decimal("30.00")),
+    ("HM-CAN", "Scented candle 香薰蜡烛", 5, Decimal("15.00")),
+    ("HM-VASE", "Vase 花瓶", 5, Decimal("26.00")),
+    ("HM-INC", "Incense 线香", 5, Decimal("7.00")),
+    ("HM-CUSH", "Cushion 靠垫", 5, Decimal("19.00")),
+    ("HM-RUN", "Table runner 桌旗", 5, Decimal("13.00")),
+]
+# Starter products and what their buyers come back for: a tea set's buyers later buy tea, and so on.
+FOLLOW_ONS = {
+    "TEA-SET": ["TEA-LJ", "TEA-PE", "TEA-OL", "TEA-JS", "TEA-CUP", "BK-TEA"],
+    "COF-KIT": ["COF-BEAN", "COF-FLT", "COF-FRO", "COF-MUG"],
+    "SKN-CRM": ["SKN-SRM", "SKN-MSK", "SKN-CLN", "SKN-SUN"],
+    "BK-CAL": ["HM-INC", "BK-TEA", "HM-RUN"],
+    "HM-VASE": ["HM-CAN", "HM-CUSH", "HM-RUN"],
+    "BK-COOK": ["SNK-NUT", "SNK-FRUIT", "SNK-MOON"],
+    "SNK-MOON": ["TEA-PE", "TEA-JS", "SNK-NUT", "SNK-FRUIT"],
+}
+CATEGORY_WEIGHTS = [30, 20, 15, 15, 10, 10]
+
 Progress = Callable[[str, int], Callable[..., None]]
 
 
@@ -295,38 +342,24 @@ def load(
             shares.append(CustomerShare(customer=customer, user=rng.choice(colleagues)))
     CustomerShare.objects.bulk_create(shares, ignore_conflicts=True)
 
-    product, _created = Product.objects.get_or_create(
-        sku="CD", defaults={"name": "Music CD 音乐CD", "category": "Music"}
-    )
+    products = _catalogue()
     advance = progress("orders", len(stamped))
-    orders, lines = [], []
+    orders = []
     by_sample = {index + 1: c for index, c in enumerate(customers)}
-    for number, (sample_id, at, cds, value) in enumerate(stamped, start=1):
-        order = Order(
-            customer=by_sample[sample_id],
-            external_id=f"CD{number:06d}",
-            ordered_at=at,
-            amount=value,
-            currency="USD",
+    for number, (sample_id, at, _cds, value) in enumerate(stamped, start=1):
+        orders.append(
+            Order(
+                customer=by_sample[sample_id],
+                external_id=f"CD{number:06d}",
+                ordered_at=at,
+                amount=value,
+                currency="USD",
+            )
         )
-        orders.append(order)
-        lines.append((order, cds, value))
         advance()
     advance(0, done=True)
     Order.objects.bulk_create(orders, batch_size=2000)
-    OrderLine.objects.bulk_create(
-        [
-            OrderLine(
-                order=order,
-                product=product,
-                description=product.name,
-                quantity=cds,
-                unit_price=(value / cds).quantize(Decimal("0.01")) if cds else value,
-            )
-            for order, cds, value in lines
-        ],
-        batch_size=2000,
-    )
+    OrderLine.objects.bulk_create(_order_lines(seed, stamped, orders, products), batch_size=2000)
     _bulk_events(
         "order.placed",
         orders,
@@ -339,4 +372,90 @@ def load(
         },
         lambda o: o.ordered_at,
     )
-    return {"customers": len(customers), "orders": len(orders), "users": len(users)}
+    return {"customers": len(customers), "orders": len(orders), "users": len(users), "products": len(products)}
+
+
+def _catalogue() -> dict[str, Product]:
+    products = {}
+    for sku, name, category, _price in CATALOGUE:
+        products[sku], _created = Product.objects.get_or_create(
+            sku=sku, defaults={"name": name, "category": CATEGORIES[category]}
+        )
+    return products
+
+
+def _order_lines(seed: int, stamped: list, orders: list[Order], products: dict[str, Product]) -> list[OrderLine]:
+    """Lines over the catalogue for every order, deterministic for ``seed``, summing exactly to the order amount.
+
+    Each customer has a main and a second favourite category; a first order often starts with the main
+    category's starter product (tea set, pour-over kit ...), and later orders mostly return for the follow-ons of
+    the starters bought before, so that co-purchase recommendations have a real pattern to find. A CDNOW order
+    of n CDs gets min(n, 1-3) products; the list prices are scaled so the lines add up to the real amount.
+    """
+    rng = random.Random(seed + 7919)
+    price = {sku: list_price for sku, _name, _c, list_price in CATALOGUE}
+    by_category: dict[int, list[str]] = {}
+    for sku, _name, category, _price in CATALOGUE:
+        by_category.setdefault(category, []).append(sku)
+    starters = {category: next(s for s in skus if s in FOLLOW_ONS) for category, skus in by_category.items()}
+    categories = list(range(len(CATEGORIES)))
+    taste: dict[int, tuple[int, int]] = {}
+    bought: dict[int, list[str]] = {}
+    lines = []
+    for (sample_id, _at, cds, value), order in zip(stamped, orders, strict=True):
+        if sample_id not in taste:
+            main = rng.choices(categories, weights=CATEGORY_WEIGHTS)[0]
+            taste[sample_id] = (main, rng.choice([c for c in categories if c != main]))
+        main, second = taste[sample_id]
+        history = bought.setdefault(sample_id, [])
+        wanted = max(1, min(cds, rng.choice([1, 1, 2, 2, 3])))
+        chosen: list[str] = []
+        if not history and rng.random() < 0.6:
+            chosen.append(starters[main])
+        follow_ons = [f for s in dict.fromkeys(history) if s in FOLLOW_ONS for f in FOLLOW_ONS[s]]
+        for _attempt in range(12):
+            if len(chosen) >= wanted:
+                break
+            draw = rng.random()
+            if follow_ons and draw < 0.65:
+                sku = rng.choice(follow_ons)
+            else:
+                category = main if draw < 0.85 else second
+                sku = rng.choice(by_category[category])
+            if sku not in chosen:
+                chosen.append(sku)
+        history.extend(chosen)
+        quantities = [1] * len(chosen)
+        for _extra in range(max(0, cds - len(chosen))):
+            quantities[rng.randrange(len(chosen))] += 1
+        lines.extend(_priced_lines(order, [products[s] for s in chosen], quantities, [price[s] for s in chosen], value))
+    return lines
+
+
+def _priced_lines(order: Order, items: list[Product], quantities: list[int], prices: list[Decimal], total: Decimal):
+    """Lines whose quantity x unit price add up to ``total`` exactly: list prices scaled to the total, the last
+    line taking the rounding (its quantity is split off as a line of one when it would not divide evenly)."""
+    cent = Decimal("0.01")
+    list_total = sum(q * p for q, p in zip(quantities, prices, strict=True))
+    scale = total / list_total
+    lines = []
+    remaining = total
+    for index, (product, quantity, list_price) in enumerate(zip(items, quantities, prices, strict=True)):
+        last = index == len(items) - 1
+        unit = (list_price * scale).quantize(cent)
+        if last:
+            unit = (remaining / quantity).quantize(cent, rounding="ROUND_DOWN")
+            if unit * quantity != remaining and quantity > 1:
+                lines.append(_line(order, product, quantity - 1, unit))
+                remaining -= unit * (quantity - 1)
+                quantity = 1
+            unit = remaining if quantity == 1 else unit
+        elif unit * quantity > remaining:
+            unit = (remaining / quantity).quantize(cent, rounding="ROUND_DOWN")
+        lines.append(_line(order, product, quantity, unit))
+        remaining -= unit * quantity
+    return lines
+
+
+def _line(order: Order, product: Product, quantity: int, unit: Decimal) -> OrderLine:
+    return OrderLine(order=order, product=product, description=product.name, quantity=quantity, unit_price=unit)

@@ -6,3 +6,9 @@ class SegmentsConfig(AppConfig):
     name = "guanxi.segments"
     label = "segments"
     verbose_name = _("Segments and scores")
+
+    def ready(self) -> None:
+        from guanxi.customers.panels import Panel, register_panel
+        from guanxi.segments.views import recommendations_panel
+
+        register_panel(Panel("recommendations", "segments/_customer_panel.html", recommendations_panel, order=40))

@@ -83,6 +83,7 @@ class ScoreFields(models.Model):
     clv = models.DecimalField(_("customer lifetime value, 12 months"), max_digits=16, decimal_places=2)
     churn_risk = models.FloatField(_("churn risk"), null=True, blank=True)
     churn_reasons = models.JSONField(_("churn reasons"), default=list, blank=True)
+    needs_segment = models.PositiveSmallIntegerField(_("needs segment"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -96,6 +97,9 @@ class CustomerScore(ScoreFields):
     )
     run = models.ForeignKey(ScoreRun, on_delete=models.PROTECT, related_name="+")
     scored_at = models.DateTimeField(_("scored at"))
+    # Expected purchases and revenue in forecast months 1..12 after ``as_of`` (guanxi.analytics.forecast).
+    forecast_purchases = models.JSONField(_("forecast purchases per month"), default=list, blank=True)
+    forecast_revenue = models.JSONField(_("forecast revenue per month"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("customer score")
@@ -119,3 +123,90 @@ class CustomerScoreHistory(AppendOnlyModel, ScoreFields):
 
     def __str__(self) -> str:
         return f"{self.customer_id} @ {self.as_of}"
+
+
+class NeedsProfile(models.Model):
+    """One needs-based segment of a run (guanxi.analytics.needs): its size, readable label and feature averages."""
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="needs_profiles")
+    segment = models.PositiveSmallIntegerField(_("needs segment"))
+    customers = models.PositiveIntegerField(_("customers"))
+    share = models.FloatField(_("share of customers"))
+    label_en = models.CharField(_("label (English)"), max_length=200)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=200)
+    means = models.JSONField(_("feature averages"), default=dict)
+    z_scores = models.JSONField(_("feature z-scores"), default=dict)
+
+    class Meta:
+        verbose_name = _("needs segment profile")
+        verbose_name_plural = _("needs segment profiles")
+        ordering = ["run", "segment"]
+        constraints = [models.UniqueConstraint(fields=["run", "segment"], name="one_needs_profile_per_segment")]
+
+    def __str__(self) -> str:
+        return self.label_en
+
+    def label(self, chinese: bool) -> str:
+        return self.label_zh if chinese else self.label_en
+
+
+class Recommendation(models.Model):
+    """A product a customer is likely to buy next (guanxi.analytics.recommend), replaced by every scoring run."""
+
+    class Source(models.TextChoices):
+        SIMILAR = "similar", _("bought together by other customers")
+        POPULAR = "popular", _("popular")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="recommendations")
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="recommendations")
+    rank = models.PositiveSmallIntegerField(_("rank"))
+    product = models.ForeignKey("commerce.Product", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(_("score"))
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    because_of = models.ForeignKey(
+        "commerce.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("recommendation")
+        verbose_name_plural = _("recommendations")
+        ordering = ["customer", "rank"]
+        constraints = [models.UniqueConstraint(fields=["customer", "rank"], name="one_recommendation_per_rank")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} #{self.rank}: {self.product_id}"
+
+
+class ForecastSnapshot(models.Model):
+    """A run's forecast totals for one group and month, kept so later runs can set them against what happened.
+
+    ``grouping`` is "total" (group "") or the customer attribute grouped by; customers with no value form the
+    group "".
+    """
+
+    class Grouping(models.TextChoices):
+        TOTAL = "total", _("all customers")
+        SEGMENT = "segment", _("segment")
+        TIER = "abc_tier", _("tier")
+        INDUSTRY = "industry", _("industry")
+        REGION = "region", _("region")
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="forecasts")
+    grouping = models.CharField(_("grouping"), max_length=10, choices=Grouping.choices)
+    group = models.CharField(_("group"), max_length=100, blank=True)
+    month = models.PositiveSmallIntegerField(_("month"))
+    month_end = models.DateField(_("month ends on"))
+    customers = models.PositiveIntegerField(_("customers"))
+    purchases = models.FloatField(_("expected purchases"))
+    revenue = models.FloatField(_("expected revenue"))
+
+    class Meta:
+        verbose_name = _("forecast snapshot")
+        verbose_name_plural = _("forecast snapshots")
+        ordering = ["run", "grouping", "group", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "grouping", "group", "month"], name="one_forecast_per_group_month")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.grouping}={self.group} m{self.month}"

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import ibis
+import numpy as np
 import pandas as pd
 from django.db import transaction
 from django.utils import timezone
@@ -18,13 +19,22 @@ from django.utils.translation import gettext as _
 from guanxi.analytics import btyd, churn
 from guanxi.analytics.clv import DAYS_PER_MONTH
 from guanxi.analytics.errors import AnalyticsInputError
-from guanxi.analytics.pipeline import run_pipeline
+from guanxi.analytics.needs import NeedsSegments
+from guanxi.analytics.pipeline import PipelineResult, run_pipeline
 from guanxi.core.events import jsonable
 from guanxi.core.models import Event
 from guanxi.customers.models import Customer
+from guanxi.segments import insights
 from guanxi.segments.errors import NothingToScore, ScoringAlreadyRunning
-from guanxi.segments.models import CustomerScore, CustomerScoreHistory, ScoreRun
-from guanxi.segments.selectors import orders_table
+from guanxi.segments.models import (
+    CustomerScore,
+    CustomerScoreHistory,
+    ForecastSnapshot,
+    NeedsProfile,
+    Recommendation,
+    ScoreRun,
+)
+from guanxi.segments.selectors import order_lines_frame, orders_table
 
 Progress = Callable[[str, int], Callable[..., None]]
 BATCH = 5000
@@ -39,20 +49,27 @@ class ScoringSettings:
     clv_months: int = 12
     annual_discount_rate: float = 0.10
     margin: float = 1.0
+    recommendations: int = 5
+    hit_rate_split_days: int = 90
+    forecast_months: int = 12
+    backtest_months: int = 3
 
 
 def _no_progress(description: str, total: int):
     return lambda n=1, done=False: None
 
 
-def compute_scores(orders: ibis.Table, *, as_of: date, settings: ScoringSettings) -> tuple[pd.DataFrame, dict]:
-    """Per-customer scores (columns of ``ScoreFields`` plus ``customer_id``) and a JSON summary of the run.
+def compute_scores(
+    orders: ibis.Table, *, as_of: date, settings: ScoringSettings
+) -> tuple[pd.DataFrame, dict, PipelineResult | None]:
+    """Per-customer scores (columns of ``ScoreFields`` plus ``customer_id``), a JSON summary of the run and the
+    pipeline's result (None when there are no orders).
 
     The same pipeline as ``guanxi analyze`` (``guanxi.analytics.pipeline``), in days, over ``clv_months``
     months; plus the expected purchases in the next ``horizon_days`` from the same fitted BG/NBD.
     """
     if orders.count().execute() == 0:
-        return pd.DataFrame(), {}
+        return pd.DataFrame(), {}, None
     result = run_pipeline(
         orders,
         as_of=as_of,
@@ -107,7 +124,7 @@ def compute_scores(orders: ibis.Table, *, as_of: date, settings: ScoringSettings
             "tiers",
         )
     }
-    return frame, parameters
+    return frame, parameters, result
 
 
 def _churn(orders: ibis.Table, as_of: date, settings: ScoringSettings) -> pd.DataFrame:
@@ -158,16 +175,21 @@ def score_customers(
 
     Replaces each customer's current scores, appends one dated history row per customer, drops the scores of
     customers who opted out since, and emits ``customer.segment_changed`` / ``customer.tier_changed`` for every
-    customer whose segment or ABC tier moved. All of it commits together or not at all; a failed run is kept
-    with its error.
+    customer whose segment or ABC tier moved. Also replaces every customer's product recommendations (with the
+    hit rate of the method in the run's parameters), assigns needs-based segments (profiles kept per run), and
+    stores each customer's monthly forecast and the run's forecast totals per group and month (kept per run, so
+    later runs can compare them with what happened). All of it commits together or not at all; a failed run is
+    kept with its error.
     """
     as_of = as_of or timezone.localdate()
     run = _start_run(as_of)
     try:
-        frame, parameters = compute_scores(orders_table(as_of), as_of=as_of, settings=settings)
-        if frame.empty:
+        frame, parameters, result = compute_scores(orders_table(as_of), as_of=as_of, settings=settings)
+        if frame.empty or result is None:
             raise NothingToScore(_("There are no orders to score up to %(date)s.") % {"date": as_of})
-        _write_back(run, frame, parameters, progress)
+        extras = _compute_extras(frame, result, as_of, settings)
+        parameters.update(extras.parameters)
+        _write_back(run, frame, parameters, progress, extras)
     except Exception as exc:
         ScoreRun.objects.filter(pk=run.pk).update(
             status=ScoreRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
@@ -195,9 +217,44 @@ def _rows(frame: pd.DataFrame, as_of: date) -> list[dict]:
     return records
 
 
+@dataclass(frozen=True)
+class _Extras:
+    recommendations: pd.DataFrame
+    needs: NeedsSegments | None
+    forecast: insights.MonthlyForecast
+    parameters: dict
+
+
+def _compute_extras(frame: pd.DataFrame, result: PipelineResult, as_of: date, settings: ScoringSettings) -> _Extras:
+    """Recommendations, needs segments and the monthly forecast for the customers in ``frame``."""
+    scored = frame["customer_id"]
+    lines = order_lines_frame(as_of)
+    lines = lines[lines["customer_id"].isin(scored)]
+    orders = orders_table(as_of, with_order_id=True).to_pandas()
+    orders = orders[orders["customer_id"].isin(scored)]
+    recs = insights.recommendations(
+        lines, as_of=as_of, k=settings.recommendations, split_days=settings.hit_rate_split_days
+    )
+    segments = insights.needs_segments(orders, lines, as_of=as_of)
+    attributes = pd.DataFrame(
+        Customer.objects.filter(pk__in=scored.tolist()).values_list("pk", "industry", "region"),
+        columns=["customer_id", "industry", "region"],
+    ).merge(frame[["customer_id", "segment", "abc_tier"]], on="customer_id", how="right")
+    monthly = insights.monthly_forecast(result, attributes, as_of=as_of, months=settings.forecast_months)
+    parameters = {
+        "recommendations": recs.hit_rate,
+        "needs": {"k": segments.k, "silhouette": segments.silhouette} if segments is not None else {},
+        "forecast_backtest": insights.backtest(orders, as_of=as_of, months=settings.backtest_months)
+        if settings.backtest_months
+        else {},
+    }
+    return _Extras(recs.items, segments, monthly, parameters)
+
+
 @transaction.atomic
-def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: Progress) -> None:
+def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: Progress, extras: _Extras) -> None:
     now = timezone.now()
+    frame = _with_extras(frame, extras)
     previous = dict(
         (cid, (segment, tier))
         for cid, segment, tier in CustomerScore.objects.values_list("customer_id", "segment", "abc_tier")
@@ -211,7 +268,14 @@ def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: 
         fields = [{k: row[k] for k in FIELDS if k in row} for row in chunk]
         CustomerScore.objects.bulk_create(
             [
-                CustomerScore(customer_id=row["customer_id"], run=run, scored_at=now, **f)
+                CustomerScore(
+                    customer_id=row["customer_id"],
+                    run=run,
+                    scored_at=now,
+                    forecast_purchases=row["forecast_purchases"],
+                    forecast_revenue=row["forecast_revenue"],
+                    **f,
+                )
                 for row, f in zip(chunk, fields, strict=True)
             ]
         )
@@ -224,6 +288,7 @@ def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: 
         Event.objects.bulk_create(_change_events(chunk, previous, run, now))
         advance(len(chunk))
     advance(0, done=True)
+    _write_insights(run, extras)
     ScoreRun.objects.filter(pk=run.pk).update(
         status=ScoreRun.Status.SUCCEEDED,
         finished_at=timezone.now(),
@@ -232,6 +297,85 @@ def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: 
         parameters=jsonable(parameters),
         segment_counts=parameters["segments"],
         tier_counts=parameters["tiers"],
+    )
+
+
+def _with_extras(frame: pd.DataFrame, extras: _Extras) -> pd.DataFrame:
+    """The score rows with each customer's needs segment and monthly forecast (lists, rounded)."""
+    fc = extras.forecast.customers
+    ids = frame["customer_id"].to_numpy()
+    purchases = fc.purchases.reindex(ids).to_numpy(dtype=float)
+    revenue = fc.revenue.reindex(ids).to_numpy(dtype=float) if fc.revenue is not None else purchases * np.nan
+    frame = frame.assign(
+        forecast_purchases=[[_round(v) for v in row] for row in purchases],
+        forecast_revenue=[[_round(v) for v in row] for row in revenue],
+    )
+    if extras.needs is not None:
+        segment = extras.needs.assignments["segment"].reindex(ids)
+        frame["needs_segment"] = [None if pd.isna(v) else int(v) for v in segment]
+    else:
+        frame["needs_segment"] = None
+    return frame
+
+
+def _round(value: float) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), 6)
+
+
+def _write_insights(run: ScoreRun, extras: _Extras) -> None:
+    """Replace the recommendations; add this run's needs profiles and forecast totals."""
+    Recommendation.objects.all().delete()
+    recs = extras.recommendations
+    if not recs.empty:
+        Recommendation.objects.bulk_create(
+            [
+                Recommendation(
+                    customer_id=int(row.customer_id),
+                    run=run,
+                    rank=int(row.rank),
+                    product_id=int(row.product_id),
+                    score=float(row.score),
+                    source=row.source,
+                    because_of_id=None if row.because_of is None or pd.isna(row.because_of) else int(row.because_of),
+                )
+                for row in recs.itertuples(index=False)
+            ],
+            batch_size=BATCH,
+        )
+    if extras.needs is not None:
+        profiles = extras.needs.profiles
+        features = list(extras.needs.features.columns)
+        NeedsProfile.objects.bulk_create(
+            [
+                NeedsProfile(
+                    run=run,
+                    segment=int(segment),
+                    customers=int(row["customers"]),
+                    share=float(row["share"]),
+                    label_en=row["label_en"],
+                    label_zh=row["label_zh"],
+                    means={name: _round(row[name]) for name in features},
+                    z_scores={name: _round(row[f"z_{name}"]) for name in features},
+                )
+                for segment, row in profiles.iterrows()
+            ]
+        )
+    totals = extras.forecast.totals
+    ForecastSnapshot.objects.bulk_create(
+        [
+            ForecastSnapshot(
+                run=run,
+                grouping=row.grouping,
+                group=str(row.group)[:100],
+                month=int(row.month),
+                month_end=row.month_end.date(),
+                customers=int(row.customers),
+                purchases=float(row.purchases),
+                revenue=0.0 if pd.isna(row.revenue) else float(row.revenue),
+            )
+            for row in totals.itertuples(index=False)
+        ],
+        batch_size=BATCH,
     )
 
 
