@@ -21,6 +21,8 @@ from guanxi.accounts.services import authenticate_token
 from guanxi.commerce.api import router as orders_router
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
+from guanxi.notifications.api import router as notifications_router
+from guanxi.ownership.api import router as ownership_router
 from guanxi.segments.api import router as scores_router
 
 logger = logging.getLogger(__name__)
@@ -159,4 +161,6 @@ def health(request):
 api.add_router("/customers", customers_router)
 api.add_router("/orders", orders_router)
 api.add_router("/scores", scores_router)
+api.add_router("/ownership", ownership_router)
+api.add_router("/notifications", notifications_router)
 api.add_router("/", accounts_router)

@@ -18,6 +18,8 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(demo_app, name="demo")
+ownership_app = typer.Typer(help="Ownership: the public pool and its rules.", no_args_is_help=True)
+app.add_typer(ownership_app, name="ownership")
 
 # `guanxi analyze FILE` needs no Django and no database: the command lives in guanxi/analyze.py.
 from guanxi.analyze import analyze as _analyze  # noqa: E402
@@ -216,6 +218,38 @@ def score(
         typer.echo(
             f"scored {result.customers_scored} customers as of {result.as_of} "
             f"({result.customers_skipped} opted out of profiling)",
+            err=True,
+        )
+
+    _run(run)
+
+
+@ownership_app.command("release-idle")
+def ownership_release_idle(
+    today: Annotated[str | None, typer.Option(help="Run as of this date (YYYY-MM-DD); today by default")] = None,
+    enqueue: Annotated[bool, typer.Option(help="Queue the job for the worker instead of running it here")] = False,
+) -> None:
+    """Warn owners of idle customers, and return customers idle past their team's limit to the pool (run daily)."""
+
+    def run():
+        from datetime import date
+
+        try:
+            when = date.fromisoformat(today) if today else None
+        except ValueError:
+            fail(f"--today must be a date like 2026-11-23, not {today!r}")
+        if enqueue:
+            from guanxi.ownership.tasks import release_idle_customers_task
+
+            result = release_idle_customers_task.enqueue(when.isoformat() if when else None)
+            typer.echo(f"queued job {result.id}", err=True)
+            return
+        from guanxi.ownership import services
+
+        summary = services.release_idle_customers(when)
+        typer.echo(
+            f"as of {summary.today}: released {len(summary.released)} customers to the pool, "
+            f"warned {len(summary.warned)} owners",
             err=True,
         )
 

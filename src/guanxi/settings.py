@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.commerce",
     "guanxi.segments",
+    "guanxi.notifications",
+    "guanxi.ownership",
     "guanxi.web",
 ]
 
@@ -189,6 +191,8 @@ TASKS = {
 
 EMAIL_BACKEND = env("GUANXI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("GUANXI_FROM_EMAIL", "guanxi@localhost")
+# Also e-mail in-app notifications (ownership warnings, transfer decisions ...) to the user, after commit.
+GUANXI_NOTIFICATION_EMAILS = env_bool("GUANXI_NOTIFICATION_EMAILS", False)
 
 # Guanxi's own settings.
 GUANXI_DEFAULT_CURRENCY = env("GUANXI_DEFAULT_CURRENCY", "CNY")

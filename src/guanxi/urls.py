@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
     path("analytics/", include("guanxi.segments.urls")),
+    path("ownership/", include("guanxi.ownership.urls")),
+    path("notifications/", include("guanxi.notifications.urls")),
     path("", include("guanxi.web.urls")),
 ]
 handler404 = "guanxi.web.views.not_found"

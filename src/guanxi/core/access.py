@@ -100,6 +100,36 @@ def restrict(queryset: QuerySet, user, *, via: str) -> QuerySet:
     return queryset if q is None else queryset.filter(q)
 
 
+def pool_team_ids(user) -> set[int] | None:
+    """Teams whose public pool (公海) ``user`` may browse and claim from; None means every team.
+
+    Reps and managers: their own team; managers also the teams they lead; admins every team; support agents
+    and analysts none.
+    """
+    role = role_of(user)
+    if role == ADMIN:
+        return None
+    if role not in (SALES, MANAGER):
+        return set()
+    ids = {user.team_id} if user.team_id else set()
+    if role == MANAGER:
+        ids |= set(_led_team_ids(user).values_list("pk", flat=True))
+    return ids
+
+
+def pool_customers(user) -> QuerySet:
+    """Customers waiting in a pool ``user`` may claim from: no owner, a team in ``pool_team_ids(user)``.
+
+    This widens what a rep may see beyond ``visible_customers``, so callers show only the pool summary
+    (name, company, region, industry, last order); the full profile opens once the customer is claimed.
+    """
+    customers = apps.get_model("customers", "Customer").objects.filter(
+        deleted_at__isnull=True, owner__isnull=True, team__isnull=False
+    )
+    team_ids = pool_team_ids(user)
+    return customers if team_ids is None else customers.filter(team_id__in=team_ids)
+
+
 def can_see_personal_data(user) -> bool:
     return role_of(user) in {ADMIN, MANAGER, SALES, SUPPORT}
 

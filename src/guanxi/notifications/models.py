@@ -1,0 +1,31 @@
+"""The in-app inbox: one row per message to one user (ownership warnings, transfer decisions, later @mentions
+and reminders)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("user")
+    )
+    # A dotted, stable key chosen by the sending app ("ownership.release_warning", "engagement.mention" ...).
+    kind = models.CharField(_("kind"), max_length=64)
+    message = models.CharField(_("message"), max_length=500)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
