@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.commerce",
     "guanxi.segments",
+    "guanxi.imports",
     "guanxi.notifications",
     "guanxi.ownership",
     "guanxi.web",
@@ -199,6 +200,11 @@ GUANXI_DEFAULT_CURRENCY = env("GUANXI_DEFAULT_CURRENCY", "CNY")
 GUANXI_PHONE_REGION = env("GUANXI_PHONE_REGION", "CN")
 GUANXI_PAGE_SIZE = int(env("GUANXI_PAGE_SIZE", "25"))
 GUANXI_API_MAX_PAGE_SIZE = 200
+# Imports: files above this size are refused; an .xlsx is refused before parsing when it unpacks to more than
+# GUANXI_IMPORT_MAX_XLSX_UNCOMPRESSED bytes or is compressed more than GUANXI_IMPORT_MAX_XLSX_RATIO times.
+GUANXI_IMPORT_MAX_BYTES = int(env("GUANXI_IMPORT_MAX_MB", "50")) * 1024 * 1024
+GUANXI_IMPORT_MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
+GUANXI_IMPORT_MAX_XLSX_RATIO = 100
 
 LOGGING = {
     "version": 1,
