@@ -23,6 +23,7 @@ from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
 from guanxi.notifications.api import router as notifications_router
 from guanxi.ownership.api import router as ownership_router
+from guanxi.privacy.api import router as privacy_router
 from guanxi.segments.api import router as scores_router
 
 logger = logging.getLogger(__name__)
@@ -163,4 +164,5 @@ api.add_router("/orders", orders_router)
 api.add_router("/scores", scores_router)
 api.add_router("/ownership", ownership_router)
 api.add_router("/notifications", notifications_router)
+api.add_router("/privacy", privacy_router)
 api.add_router("/", accounts_router)

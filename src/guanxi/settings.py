@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "guanxi.imports",
     "guanxi.notifications",
     "guanxi.ownership",
+    "guanxi.search",
+    "guanxi.privacy",
     "guanxi.web",
 ]
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("analytics/", include("guanxi.segments.urls")),
     path("ownership/", include("guanxi.ownership.urls")),
     path("notifications/", include("guanxi.notifications.urls")),
+    path("privacy/", include("guanxi.privacy.urls")),
     path("", include("guanxi.web.urls")),
 ]
 handler404 = "guanxi.web.views.not_found"
