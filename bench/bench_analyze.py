@@ -171,9 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         if not (all(equal.values()) and all(gg_equal.values())):
             failures.append("parameters differ from lifetimes' at 3 significant digits")
         print(f"speed-up over lifetimes (total): {lifetimes['times']['total'] / t['total']:.1f}x")
-    goal = t["total"] < 5 and ours["peak_rss"] < 1.5 * GIB
+    if args.customers >= 10_000_000:
+        goal, wording = t["total"] < 60, "under 60 s for 10M customers"
+    else:
+        goal, wording = t["total"] < 5 and ours["peak_rss"] < 1.5 * GIB, "under 5 s and 1.5 GiB for 1M customers"
     print(
-        f"goal (under 5 s and 1.5 GiB for 1M customers): total {t['total']:.2f} s, peak {ours['peak_rss'] / GIB:.2f}"
+        f"goal ({wording}): total {t['total']:.2f} s, peak {ours['peak_rss'] / GIB:.2f}"
         f" GiB -> {'met' if goal else 'NOT met'}"
     )
     for note in notes:
