@@ -319,7 +319,8 @@ def _with_extras(frame: pd.DataFrame, extras: _Extras) -> pd.DataFrame:
 
 
 def _round(value: float) -> float | None:
-    return None if not np.isfinite(value) else round(float(value), 6)
+    """A JSON-safe float (None for NaN / infinity)."""
+    return None if not np.isfinite(value) else float(value)
 
 
 def _write_insights(run: ScoreRun, extras: _Extras) -> None:
