@@ -410,7 +410,7 @@ def main() -> int:
                 )
             if args.explain:
                 for kind in KINDS:
-                    qs = search.customer_queryset(user, queries[kind][0])
+                    qs = search.customer_queryset(user, queries[kind][0])[: search.TOP + 1]
                     print(f"\n-- {kind}: {queries[kind][0]}\n{qs.explain(analyze=True)}")
         with open("/proc/loadavg") as f:
             print(f"\nload average: {f.read().split()[:3]}")
