@@ -1,11 +1,12 @@
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db.models import Count, Max
 
 from guanxi import demo
 from guanxi.accounts.models import Team, User
-from guanxi.commerce.models import Order
+from guanxi.commerce.models import Order, OrderLine, Product
 from guanxi.core.models import AuditEntry, Event
 from guanxi.customers.models import Customer
 
@@ -36,6 +37,45 @@ def test_demo_company_is_complete_and_matches_the_cdnow_sample():
     assert any(demo_has_cjk(n) for n in names) and any(n.isascii() for n in names)
     assert Event.objects.filter(type="customer.created").count() == 2357
     assert AuditEntry.objects.filter(subject_type="commerce.order").count() == 6919
+    _check_catalogue_and_lines()
+
+
+def _check_catalogue_and_lines():
+    """Orders have lines over a bilingual catalogue, adding up to the real CDNOW amounts, with co-purchase
+    structure: a tea set's buyers come back for tea far more often than other customers buy it."""
+    products = list(Product.objects.all())
+    assert 20 <= len(products) <= 40
+    assert 5 <= len({p.category for p in products}) <= 6
+    assert all(demo_has_cjk(p.name) and p.name[0].isascii() for p in products)
+    line_totals = {}
+    for order_id, quantity, price in OrderLine.objects.values_list("order_id", "quantity", "unit_price"):
+        assert quantity > 0 and price >= 0
+        line_totals[order_id] = line_totals.get(order_id, Decimal(0)) + quantity * price
+    amounts = dict(Order.objects.values_list("id", "amount"))
+    assert line_totals.keys() == amounts.keys()
+    assert all(line_totals[k] == amounts[k] for k in amounts)
+    assert OrderLine.objects.values("product").distinct().count() == len(products)
+
+    first_order = {}
+    for customer_id, ordered_at in Order.objects.order_by("ordered_at").values_list("customer_id", "ordered_at"):
+        first_order.setdefault(customer_id, ordered_at)
+    tea_set_buyers, tea_later = set(), set()
+    for customer_id, ordered_at, sku in OrderLine.objects.values_list(
+        "order__customer_id", "order__ordered_at", "product__sku"
+    ):
+        if sku == "TEA-SET":
+            tea_set_buyers.add(customer_id)
+        elif sku in {"TEA-LJ", "TEA-PE", "TEA-OL", "TEA-JS"} and ordered_at > first_order[customer_id]:
+            tea_later.add(customer_id)
+    repeat = set(
+        Order.objects.values("customer_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("customer_id", flat=True)
+    )
+    with_set = len(tea_later & tea_set_buyers & repeat) / max(1, len(tea_set_buyers & repeat))
+    without = len(tea_later & (repeat - tea_set_buyers)) / max(1, len(repeat - tea_set_buyers))
+    assert with_set > 2 * without
 
 
 def demo_has_cjk(text):
@@ -47,6 +87,7 @@ def test_demo_is_deterministic_for_a_seed_and_refuses_a_full_database():
     demo.load(seed=3, today=date(2026, 1, 1), limit=150)
     assert Customer.objects.count() == 150
     first = list(Customer.objects.order_by("id").values_list("display_name", "phones", "owner__username")[:50])
+    first_lines = _lines()
     with pytest.raises(RuntimeError):
         demo.load(seed=3, limit=150)
     from guanxi.commerce.models import OrderLine
@@ -59,3 +100,12 @@ def test_demo_is_deterministic_for_a_seed_and_refuses_a_full_database():
     demo.load(seed=3, today=date(2026, 1, 1), limit=150)
     again = list(Customer.objects.order_by("id").values_list("display_name", "phones", "owner__username")[:50])
     assert again == first
+    assert _lines() == first_lines
+
+
+def _lines():
+    return list(
+        OrderLine.objects.order_by("order__external_id", "id").values_list(
+            "order__external_id", "product__sku", "quantity", "unit_price"
+        )
+    )
