@@ -28,6 +28,9 @@ class CustomerCreate(InputSchema):
     profiling_opt_out: bool = Field(False, description="Exclude this customer from value, churn and segment scoring")
     owner_id: Id | None = Field(None, description="Managers and admins only; reps own what they create")
     team_id: Id | None = None
+    external_ids: list[str] = Field(
+        default_factory=list, max_length=20, description='Ids in other systems, each "system:id" (e.g. "shopify:42")'
+    )
 
 
 class CustomerUpdate(InputSchema):
@@ -51,6 +54,7 @@ class CustomerUpdate(InputSchema):
     profiling_opt_out: bool | None = None
     owner_id: Id | None = None
     team_id: Id | None = None
+    external_ids: list[str] | None = Field(None, max_length=20, description="Replaces the external ids")
 
 
 class CustomerSummaryOut(Schema):
@@ -109,3 +113,82 @@ class ShareIn(InputSchema):
 class ShareOut(Schema):
     customer_id: int
     user_id: int
+
+
+class CustomerIngest(CustomerCreate):
+    """A customer record from another system: attached to the customer its contacts identify, or created."""
+
+
+class IngestOut(Schema):
+    created: bool
+    customer: CustomerOut
+
+
+class CollisionOut(Schema):
+    field: str = Field(description="phone, email, wechat_id or name")
+    owner: str = Field(description="The owner's name, or the team pool")
+    customer_id: int | None = Field(None, description="Only when you can see that customer")
+    display_name: str = Field("", description="Only when you can see that customer")
+
+
+class LookupOut(Schema):
+    exists: bool
+    matches: list[CollisionOut]
+
+
+class LookupQuery(InputSchema):
+    phone: str = Field("", max_length=50)
+    email: str = Field("", max_length=254)
+    name: str = Field("", max_length=200)
+    wechat: str = Field("", max_length=100)
+
+
+class IdentityOut(Schema):
+    kind: str
+    value: str
+    created_at: datetime
+
+
+class CandidateCustomer(Schema):
+    id: int
+    display_name: str
+    owner: str
+
+
+class CandidateOut(Schema):
+    id: int
+    probability: float
+    matched_fields: list[str]
+    source: str
+    status: str
+    customer_a: CandidateCustomer
+    customer_b: CandidateCustomer
+
+
+class CandidateList(Schema):
+    items: list[CandidateOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MergeIn(InputSchema):
+    survivor_id: Id
+    loser_id: Id
+    survivor_version: Version
+    loser_version: Version
+    field_choices: dict[str, Literal["survivor", "loser", "union", "either"]] = Field(
+        default_factory=dict,
+        description="Per field: survivor or loser (tags and custom_fields also union; profiling_opt_out either). "
+        "Unset: the survivor's value, or the loser's where the survivor has none; lists united.",
+    )
+
+
+class MergeOut(Schema):
+    id: int
+    survivor_id: int
+    loser_id: int
+    field_choices: dict[str, str]
+    moved: dict[str, int] = Field(description="Rows moved onto the survivor, per model")
+    created_at: datetime
+    undone_at: datetime | None

@@ -144,3 +144,79 @@ def custom_field_definitions() -> list[CustomFieldDefinition]:
 
 def tag_names() -> list[str]:
     return list(Tag.objects.order_by("name").values_list("name", flat=True))
+
+
+@dataclass(frozen=True)
+class Collision:
+    """An existing customer that a new one's phone, e-mail or name matches (the 撞单 check).
+
+    ``owner`` is all a caller learns about a customer they cannot see; ``customer_id`` and ``display_name``
+    are set only when they can see it.
+    """
+
+    field: str
+    owner: str
+    customer_id: int | None = None
+    display_name: str = ""
+
+
+COLLISION_LIMIT = 5
+
+
+def collision_check(user, *, phone: str = "", email: str = "", name: str = "", wechat: str = "") -> list[Collision]:
+    """Whether live customers already have this phone, e-mail, WeChat ID or exact name, across all owners.
+
+    Only reps, managers and admins (who create customers) may ask. Invalid values match nothing.
+    """
+    from guanxi.customers import identities
+
+    if not access.can_create_customers(user):
+        raise PermissionDenied(_("Your role cannot create customers."))
+    found: list[tuple[str, Customer]] = []
+    probes = [("phone", identities.Kind.PHONE, phone), ("email", identities.Kind.EMAIL, email)]
+    probes.append(("wechat_id", identities.Kind.WECHAT, wechat))
+    for field, kind, raw in probes:
+        if not raw:
+            continue
+        try:
+            key = (kind.value, identities.normalize_value(kind, raw))
+        except ValueError:
+            continue
+        for customer in identities.taken_by_others([key], None).values():
+            found.append((field, customer))
+    needle = normalize.clean_text(name)
+    if needle:
+        same_name = (
+            access.visible_customers(user, system=True)
+            .filter(display_name__iexact=needle)
+            .select_related("owner")
+            .order_by("pk")[:COLLISION_LIMIT]
+        )
+        found.extend(("name", customer) for customer in same_name)
+    if not found:
+        return []
+    visible = set(access.visible_customers(user).filter(pk__in=[c.pk for _f, c in found]).values_list("pk", flat=True))
+    personal = access.can_see_personal_data(user)
+    out, seen = [], set()
+    for field, customer in found:
+        if (field, customer.pk) in seen:
+            continue
+        seen.add((field, customer.pk))
+        mine = customer.pk in visible
+        out.append(
+            Collision(
+                field=field,
+                owner=identities.owner_label(customer),
+                customer_id=customer.pk if mine else None,
+                display_name=customer.display_name if mine and personal else "",
+            )
+        )
+    return out[: COLLISION_LIMIT * 2]
+
+
+def merge_history(user) -> QuerySet:
+    """Merges into customers the user may change (the survivor), newest first."""
+    from guanxi.customers.models import MergeRecord
+
+    editable = access.editable_customers(user).values("pk")
+    return MergeRecord.objects.filter(survivor_id__in=editable).select_related("survivor", "loser", "actor")

@@ -432,3 +432,53 @@ def unshare_customer(*, actor: User, customer_id: int, user_id: int) -> None:
             audit_action="update",
             changes={"shared_with": [user_id, None]},
         )
+
+
+# Ingest never changes these on an existing customer: ownership goes through transfers, the source is history.
+_INGEST_KEEPS = ("emails", "phones", "owner_id", "team_id", "source", "tags", "custom_fields")
+
+
+@transaction.atomic
+def ingest_customer(*, actor: User, data: Mapping[str, Any]) -> tuple[Customer, bool]:
+    """Attach incoming customer data to the customer it identifies, or create one. Returns (customer, created).
+
+    The e-mails, phones, WeChat ID and ``external_ids`` are looked up exactly among live customers. One match
+    that the actor may edit: its contact lists gain the new values and the other fields sent (non-empty)
+    replace the stored ones, as one ``customer.updated``. No match: ``create_customer``. A match the actor may
+    not edit, or several different customers matching: IdentityConflict (409), naming only the owners.
+    """
+    data, external_ids = _external_ids(data)
+    try:
+        emails = _clean_list("emails", data.get("emails"))
+        phones = _clean_list("phones", data.get("phones"))
+    except ValueError as exc:
+        raise CustomerInvalid(_("The customer data is not valid."), contacts=[str(exc)]) from exc
+    except _FieldErrors:
+        _clean({k: data[k] for k in ("emails", "phones") if k in data}, current=Customer(display_name="-"))
+        raise
+    probe = Customer(emails=emails, phones=phones, wechat_id=normalize.clean_text(data.get("wechat_id") or ""))
+    keys = identities.keys_of(probe, external_ids or ())
+    matches = identities.taken_by_others(keys, None)
+    found = {c.pk: c for c in matches.values()}
+    if not found:
+        if external_ids:
+            data["external_ids"] = external_ids
+        return create_customer(actor=actor, data=data), True
+    editable = set(access.editable_customers(actor).filter(pk__in=list(found)).values_list("pk", flat=True))
+    if len(found) > 1 or not editable:
+        owners = sorted({identities.owner_label(c) for c in found.values()})
+        raise identities.IdentityConflict(
+            _("These contact details belong to customers you cannot update here."), owners=owners
+        )
+    customer = next(iter(found.values()))
+    update: dict[str, Any] = {k: v for k, v in data.items() if k not in _INGEST_KEEPS and v not in ("", None, [], {})}
+    update["emails"] = list(dict.fromkeys([*customer.emails, *emails]))
+    update["phones"] = list(dict.fromkeys([*customer.phones, *phones]))
+    if data.get("tags"):
+        update["tags"] = sorted({*customer.tags.values_list("name", flat=True), *data["tags"]})
+    if data.get("custom_fields"):
+        update["custom_fields"] = {**customer.custom_fields, **data["custom_fields"]}
+    if external_ids:
+        update["external_ids"] = sorted({*identities.external_ids_of(customer), *external_ids})
+    customer = update_customer(actor=actor, customer_id=customer.pk, version=customer.version, data=update)
+    return customer, False
