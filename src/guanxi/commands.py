@@ -26,6 +26,10 @@ from guanxi.analyze import analyze as _analyze  # noqa: E402
 
 app.command("analyze")(_analyze)
 
+from guanxi.imports.cli import import_app as _import_app  # noqa: E402
+
+app.add_typer(_import_app, name="import")
+
 
 def fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -250,6 +254,33 @@ def ownership_release_idle(
         typer.echo(
             f"as of {summary.today}: released {len(summary.released)} customers to the pool, "
             f"warned {len(summary.warned)} owners",
+            err=True,
+        )
+
+    _run(run)
+
+
+@app.command()
+def dedupe(
+    threshold: Annotated[float, typer.Option(help="Match probability from which a pair is queued for review")] = 0.9,
+    enqueue: Annotated[bool, typer.Option(help="Queue the job for the worker instead of running it here")] = False,
+) -> None:
+    """Find likely duplicate customers (Splink on DuckDB) and queue the pairs for review at /customers/duplicates/."""
+
+    def run():
+        if not 0 < threshold < 1:
+            fail("--threshold must be between 0 and 1")
+        if enqueue:
+            from guanxi.customers.tasks import find_duplicates_task
+
+            typer.echo(f"queued job {find_duplicates_task.enqueue(threshold).id}", err=True)
+            return
+        from guanxi.customers import duplicates
+
+        result = duplicates.find_duplicates(threshold=threshold)
+        typer.echo(
+            f"{result.customers} customers: {result.candidates} likely duplicate pairs "
+            f"({result.created} new) in {result.seconds:.1f} s",
             err=True,
         )
 
