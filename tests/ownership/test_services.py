@@ -29,7 +29,9 @@ from guanxi.ownership.models import OwnershipChange, PoolRule, TransferRequest
 
 def owner_audits(customer):
     return list(
-        AuditEntry.objects.filter(subject_type="customers.customer", subject_id=customer.pk, changes__has_key="owner_id")
+        AuditEntry.objects.filter(
+            subject_type="customers.customer", subject_id=customer.pk, changes__has_key="owner_id"
+        )
         .filter(event__type="customer.owner_changed")
         .order_by("at", "id")
     )
@@ -171,7 +173,9 @@ def test_round_robin_assigns_new_pool_customers_in_turn_inside_creation(users, p
     rule(assignment=PoolRule.Assignment.ROUND_ROBIN)
     owners = [pool_customer(display_name=f"N{i}").owner_id for i in range(3)]
     # Customer returned by create_customer is stale; read the stored owners.
-    stored = list(Customer.objects.filter(display_name__startswith="N").order_by("pk").values_list("owner_id", flat=True))
+    stored = list(
+        Customer.objects.filter(display_name__startswith="N").order_by("pk").values_list("owner_id", flat=True)
+    )
     assert owners == [None, None, None]
     assert stored == [users["rep"].pk, users["rep2"].pk, users["rep"].pk]
     reasons = list(
@@ -338,7 +342,10 @@ def test_rule_updates_are_guarded(users, teams):
     assert set(caught.value.details) == {"holding_cap", "assignment"}
     with pytest.raises(OwnershipInvalid):  # territory reps must be in the team
         services.update_pool_rule(
-            actor=users["manager"], team_id=teams[0].pk, version=1, data={"territories": [{"user_id": users["rep_b"].pk}]}
+            actor=users["manager"],
+            team_id=teams[0].pk,
+            version=1,
+            data={"territories": [{"user_id": users["rep_b"].pk}]},
         )
     saved = services.update_pool_rule(
         actor=users["manager"], team_id=teams[0].pk, version=1, data={"holding_cap": 30, "release_after_days": 30}
