@@ -240,8 +240,8 @@ def score_records(frame: pd.DataFrame, *, threshold: float = THRESHOLD, train: b
         comparisons=_comparisons(),
         blocking_rules_to_generate_predictions=_blocking_rules(),
         probability_two_random_records_match=prior,
-        retain_matching_columns=False,
-        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=True,  # the gamma_ columns say which fields matched
     )
     db_api = DuckDBAPI()
     table = db_api.register(frame)
