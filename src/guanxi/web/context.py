@@ -12,6 +12,10 @@ def navigation(request):
         ("customers", _("Customers"), reverse("customers:list")),
         ("segments", _("Analytics"), reverse("segments:dashboard")),
     ]
+    from guanxi.core import access
+
+    if access.role_of(user) in (access.ADMIN, access.MANAGER):
+        items.append(("duplicates", _("Duplicates"), reverse("customers:duplicates")))
     if user.is_admin:
         items.append(("admin", _("Administration"), reverse("admin:index")))
     section = request.resolver_match.namespace if request.resolver_match else ""
