@@ -382,7 +382,8 @@ def get_candidate(user, candidate_id: int) -> DuplicateCandidate:
 def dismiss_candidate(*, actor: User, candidate_id: int) -> DuplicateCandidate:
     """Mark a pair as not the same customer; later runs never reopen it. Emits ``customer.duplicate_dismissed``
     on the lower-id customer, with an audit entry."""
-    candidate = visible_candidates(actor).select_for_update().filter(pk=candidate_id).first()
+    # No joins under FOR UPDATE: PostgreSQL refuses to lock the nullable side of the owner outer join.
+    candidate = visible_candidates(actor).select_related(None).select_for_update().filter(pk=candidate_id).first()
     if candidate is None:
         raise CandidateNotFound(_("No duplicate candidate with id %(id)s.") % {"id": candidate_id})
     candidate.status = DuplicateCandidate.Status.DISMISSED
