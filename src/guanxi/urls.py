@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("guanxi.accounts.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("imports/", include("guanxi.imports.urls")),
     path("analytics/", include("guanxi.segments.urls")),
     path("ownership/", include("guanxi.ownership.urls")),
     path("notifications/", include("guanxi.notifications.urls")),
