@@ -8,7 +8,10 @@ class SegmentsConfig(AppConfig):
     verbose_name = _("Segments and scores")
 
     def ready(self) -> None:
+        from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.segments.views import recommendations_panel
 
         register_panel(Panel("recommendations", "segments/_customer_panel.html", recommendations_panel, order=40))
+        # Derived from the merged-away customer's own orders: the next scoring run recommends for the survivor.
+        register_related("segments.Recommendation", on_merge="remove")
