@@ -203,3 +203,28 @@ def test_concurrent_creates_with_one_phone_make_one_customer(users):
         thread.join()
     assert sorted(type(r).__name__ for r in results) == ["Customer", "IdentityConflict"]
     assert Identity.objects.filter(value="+8613812345678", released_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backfill_keeps_the_first_and_queues_colliding_pairs():
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("customers", "0004_identities_duplicates_merges")])
+    old_apps = executor.loader.project_state([("customers", "0004_identities_duplicates_merges")]).apps
+    Old = old_apps.get_model("customers", "Customer")
+    first = Old.objects.create(display_name="First", phones=["+8613812345678"], emails=["A@example.com"])
+    second = Old.objects.create(display_name="Second", phones=["+8613812345678"], wechat_id="wx1")
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert set(Identity.objects.values_list("customer_id", "kind", "value")) == {
+        (first.pk, "phone", "+8613812345678"),
+        (first.pk, "email", "a@example.com"),
+        (second.pk, "wechat", "wx1"),
+    }
+    from guanxi.customers.models import DuplicateCandidate
+
+    candidate = DuplicateCandidate.objects.get()
+    assert (candidate.customer_a_id, candidate.customer_b_id, candidate.source) == (first.pk, second.pk, "identity")
+    assert candidate.matched_fields == ["phone"]
