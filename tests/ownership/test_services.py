@@ -357,3 +357,24 @@ def test_rule_updates_are_guarded(users, teams):
 
     with pytest.raises(StaleVersion):
         services.update_pool_rule(actor=users["manager"], team_id=teams[0].pk, version=1, data={"holding_cap": 5})
+
+
+def test_history_survives_a_merge_and_a_legacy_customer_gets_its_first_entry(users, make_customer):
+    from guanxi.customers import merge
+    from guanxi.customers import services as customers
+
+    survivor = make_customer(users["rep"], display_name="Survivor")
+    loser = make_customer(users["rep"], display_name="Loser")
+    merge.merge_customers(
+        actor=users["rep"], survivor_id=survivor.pk, loser_id=loser.pk, survivor_version=1, loser_version=1
+    )
+    assert list(OwnershipChange.objects.filter(customer=survivor).values_list("reason", flat=True)) == ["created"]
+    assert list(OwnershipChange.objects.filter(customer=loser).values_list("reason", flat=True)) == ["created"]
+
+    legacy = make_customer(users["rep"], display_name="Before the ownership app")
+    OwnershipChange.objects.filter(customer=legacy).delete()
+    customers.update_customer(
+        actor=users["manager"], customer_id=legacy.pk, version=legacy.version, data={"owner_id": users["rep2"].pk}
+    )
+    (change,) = OwnershipChange.objects.filter(customer=legacy)
+    assert (change.reason, change.from_user_id, change.to_user_id) == ("assigned", users["rep"].pk, users["rep2"].pk)

@@ -9,10 +9,16 @@ class OwnershipConfig(AppConfig):
 
     def ready(self) -> None:
         from guanxi.core import events
+        from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.ownership import handlers, panels
 
         events.subscribe("customer.created", handlers.on_customer_created)
         events.subscribe("customer.updated", handlers.on_customer_updated)
+        events.subscribe("customer.merged", handlers.on_customer_merged)
+        events.subscribe("customer.merge_undone", handlers.on_customer_merged)
+        # A merge leaves these rows with the merged-away record: its history and requests stay its own.
+        for label in ("ownership.OwnershipChange", "ownership.TransferRequest", "ownership.ReleaseWarning"):
+            register_related(label, on_merge="keep")
         register_panel(Panel("ownership-actions", "ownership/_actions_panel.html", panels.actions, 20, "actions"))
         register_panel(Panel("ownership-history", "ownership/_history_panel.html", panels.history, 20, "main"))

@@ -5,6 +5,8 @@ from guanxi.customers.models import Customer
 from guanxi.ownership import services
 from guanxi.ownership.models import OwnershipChange
 
+Reason = OwnershipChange.Reason
+
 
 def on_customer_created(event: Event) -> None:
     """Start the ownership history; a new customer without an owner is auto-assigned by its team's rule."""
@@ -15,7 +17,7 @@ def on_customer_created(event: Event) -> None:
         customer=customer,
         to_user_id=customer.owner_id,
         team_id=customer.team_id,
-        reason=OwnershipChange.Reason.CREATED,
+        reason=Reason.CREATED,
         actor=event.actor,
         at=event.occurred_at,
     )
@@ -23,19 +25,38 @@ def on_customer_created(event: Event) -> None:
         services.auto_assign(customer)
 
 
-def on_customer_updated(event: Event) -> None:
-    """A manager who changes the owner on the customer form: record it in the history as an assignment."""
-    if "owner_id" not in (event.payload or {}).get("fields", []):
+def _catch_up(event: Event, reason: str | None = None, note: str = "") -> None:
+    """Record an owner change made outside our services (a manager's edit on the customer form, a merge or its
+    undo): compare the stored owner with the last one in the history."""
+    customer = Customer.objects.filter(pk=event.subject_id).values("owner_id", "team_id").first()
+    if customer is None:
         return
-    audit = AuditEntry.objects.filter(event=event).values_list("changes", flat=True).first() or {}
-    before, after = (audit.get("owner_id") or [None, None])[:2]
-    team_id = Customer.objects.filter(pk=event.subject_id).values_list("team_id", flat=True).first()
+    last = OwnershipChange.objects.filter(customer_id=event.subject_id).order_by("-at", "-id").first()
+    if last is not None:
+        before = last.to_user_id
+    else:  # a customer older than the ownership app: its audit entry knows the previous owner
+        changes = AuditEntry.objects.filter(event=event).values_list("changes", flat=True).first() or {}
+        before = (changes.get("owner_id") or [None])[0]
+    if last is not None and before == customer["owner_id"]:
+        return
+    if reason is None:
+        reason = Reason.ASSIGNED if customer["owner_id"] else Reason.RELEASED
     OwnershipChange.objects.create(
         customer_id=event.subject_id,
         from_user_id=before,
-        to_user_id=after,
-        team_id=team_id,
-        reason=OwnershipChange.Reason.ASSIGNED if after else OwnershipChange.Reason.RELEASED,
+        to_user_id=customer["owner_id"],
+        team_id=customer["team_id"],
+        reason=reason,
+        note=note,
         actor=event.actor,
         at=event.occurred_at,
     )
+
+
+def on_customer_updated(event: Event) -> None:
+    if "owner_id" in (event.payload or {}).get("fields", []):
+        _catch_up(event)
+
+
+def on_customer_merged(event: Event) -> None:
+    _catch_up(event, Reason.MERGED, note=f"merge #{(event.payload or {}).get('merge_id', '')}")
