@@ -68,7 +68,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes")] = 2,
     jobs: Annotated[bool, typer.Option(help="Also run a background-job worker (imports, scheduled work)")] = True,
 ) -> None:
-    """Serve the web app and the API with gunicorn, and run the background-job worker beside it."""
+    """Serve the web app and the API with gunicorn, with the background-job worker and the daily scheduler."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
     command = [
         sys.executable,
@@ -89,7 +89,8 @@ def serve(
     if not jobs:
         # Replace this process, so that stopping `guanxi serve` stops gunicorn too (no orphaned server).
         os.execv(sys.executable, command)  # noqa: S606 - fixed argv, no shell
-    _supervise([command, [sys.executable, "-m", "guanxi.cli", "worker"]])
+    guanxi = [sys.executable, "-m", "guanxi.cli"]
+    _supervise([command, [*guanxi, "worker"], [*guanxi, "scheduler"]])
 
 
 def _supervise(commands: list[list[str]]) -> None:
@@ -112,6 +113,26 @@ def _supervise(commands: list[list[str]]) -> None:
     stop(signal.SIGTERM, None)
     codes = [child.wait(timeout=30) for child in children]
     raise typer.Exit(max((abs(code) for code in codes), default=0))
+
+
+@app.command()
+def scheduler(
+    once: Annotated[bool, typer.Option(help="Enqueue what is due now, then exit")] = False,
+    interval: Annotated[int, typer.Option(help="Seconds between checks")] = 30,
+) -> None:
+    """Enqueue the daily jobs (scoring 02:00, idle-customer release 03:00, duplicate detection 04:00 local time)."""
+    import time
+
+    setup_django()
+    from guanxi.core.schedule import daily_jobs, enqueue_due
+
+    typer.echo("daily jobs: " + ", ".join(f"{j.name} at {j.at:%H:%M}" for j in daily_jobs()), err=True)
+    while True:
+        for name in enqueue_due():
+            typer.echo(f"enqueued {name}", err=True)
+        if once:
+            return
+        time.sleep(max(1, interval))
 
 
 @app.command()

@@ -81,3 +81,21 @@ class AuditEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.actor_label} {self.action} {self.subject_type}#{self.subject_id}"
+
+
+class ScheduledRun(models.Model):
+    """One daily job enqueued for one local day. The unique pair makes two schedulers enqueue it once."""
+
+    name = models.CharField(_("job"), max_length=64)
+    day = models.DateField(_("day"))
+    enqueued_at = models.DateTimeField(_("enqueued at"), auto_now_add=True)
+    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        ordering = ["-day", "name"]
+        constraints = [models.UniqueConstraint(fields=["name", "day"], name="unique_scheduled_run_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.day}"

@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +11,7 @@ class OwnershipConfig(AppConfig):
 
     def ready(self) -> None:
         from guanxi.core import events
+        from guanxi.core.schedule import register_daily
         from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.ownership import handlers, panels
@@ -21,4 +24,6 @@ class OwnershipConfig(AppConfig):
         for label in ("ownership.OwnershipChange", "ownership.TransferRequest", "ownership.ReleaseWarning"):
             register_related(label, on_merge="keep")
         register_panel(Panel("ownership-actions", "ownership/_actions_panel.html", panels.actions, 20, "actions"))
+        # After the nightly scoring, so that a customer who ordered yesterday is not released.
+        register_daily("release_idle", "guanxi.ownership.tasks.release_idle_customers_task", at=time(3, 0))
         register_panel(Panel("ownership-history", "ownership/_history_panel.html", panels.history, 20, "main"))

@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +10,7 @@ class SegmentsConfig(AppConfig):
     verbose_name = _("Segments and scores")
 
     def ready(self) -> None:
+        from guanxi.core.schedule import register_daily
         from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.segments.views import recommendations_panel
@@ -15,3 +18,4 @@ class SegmentsConfig(AppConfig):
         register_panel(Panel("recommendations", "segments/_customer_panel.html", recommendations_panel, order=40))
         # Derived from the merged-away customer's own orders: the next scoring run recommends for the survivor.
         register_related("segments.Recommendation", on_merge="remove")
+        register_daily("score", "guanxi.segments.tasks.score_customers_task", at=time(2, 0))
