@@ -13,9 +13,16 @@ class SegmentsConfig(AppConfig):
         from guanxi.core.schedule import register_daily
         from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
-        from guanxi.segments.views import recommendations_panel
 
-        register_panel(Panel("recommendations", "segments/_customer_panel.html", recommendations_panel, order=40))
+        register_panel(Panel("recommendations", "segments/_customer_panel.html", _recommendations_panel, order=40))
         # Derived from the merged-away customer's own orders: the next scoring run recommends for the survivor.
         register_related("segments.Recommendation", on_merge="remove")
         register_daily("score", "guanxi.segments.tasks.score_customers_task", at=time(2, 0))
+
+
+def _recommendations_panel(request, customer):
+    # Imported on first use: the views pull in pandas, Ibis and scikit-learn, seconds that every CLI command and
+    # worker start would otherwise pay in AppConfig.ready().
+    from guanxi.segments.views import recommendations_panel
+
+    return recommendations_panel(request, customer)
