@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.locking import VersionedModel
@@ -41,6 +42,13 @@ class CustomFieldDefinition(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def display_label(self) -> str:
+        """The label in the active language (the Chinese one when set and the page is in Chinese)."""
+        if self.label_zh_hans and (get_language() or "").lower().startswith("zh"):
+            return self.label_zh_hans
+        return self.label
 
 
 class Customer(VersionedModel):

@@ -51,15 +51,22 @@ MATCH_LABELS = {
 }
 
 
-def _show(value) -> str:
+CHOICE_LABELS = {"kind": dict(Customer.Kind.choices), "source": dict(Customer.Source.choices)}
+
+
+def _show(value, name: str = "") -> str:
+    """A stored value as the reviewer reads it: choice labels, custom fields by their label, lists joined."""
     if value in (None, "", [], {}):
         return ""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if name in CHOICE_LABELS:
+        return str(CHOICE_LABELS[name].get(value, value))
     if isinstance(value, list):
-        return "、".join(map(str, value))
+        return _(", ").join(map(str, value))
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
+        labels = {d.key: d.display_label for d in selectors.custom_field_definitions()}
+        return "; ".join(f"{labels.get(k, k)}: {v}" for k, v in value.items())
     return str(value)
 
 
@@ -88,8 +95,8 @@ def _row(name, va, vb, conflicting) -> dict:
     return {
         "name": name,
         "label": FIELD_LABELS[name],
-        "a": _show(va[name]),
-        "b": _show(vb[name]),
+        "a": _show(va[name], name),
+        "b": _show(vb[name], name),
         "same": va[name] == vb[name],
         "choose": name in conflicting,
         "both": name in ("tags", "custom_fields", "profiling_opt_out"),

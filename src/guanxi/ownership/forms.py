@@ -1,6 +1,6 @@
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from guanxi.accounts.models import User
 from guanxi.ownership.models import PoolRule
@@ -11,26 +11,30 @@ class PoolRuleForm(forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     assignment = forms.ChoiceField(
-        label=_lazy("Automatic assignment of new customers"), choices=PoolRule.Assignment.choices
+        label=gettext_lazy("Automatic assignment of new customers"), choices=PoolRule.Assignment.choices
     )
     territories = forms.CharField(
-        label=_lazy("Territories"),
+        label=gettext_lazy("Territories"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_lazy("One per line: region | industry | username. Leave region or industry empty to match any."),
+        help_text=gettext_lazy(
+            "One per line: region | industry | username. Leave region or industry empty to match any."
+        ),
     )
     daily_claim_quota = forms.IntegerField(
-        label=_lazy("Daily claim quota"), required=False, min_value=0, max_value=100_000
+        label=gettext_lazy("Daily claim quota"), required=False, min_value=0, max_value=100_000
     )
-    holding_cap = forms.IntegerField(label=_lazy("Holding cap"), required=False, min_value=0, max_value=100_000)
+    holding_cap = forms.IntegerField(label=gettext_lazy("Holding cap"), required=False, min_value=0, max_value=100_000)
     release_after_days = forms.IntegerField(
-        label=_lazy("Release to the pool after this many days without activity"),
+        label=gettext_lazy("Release to the pool after this many days without activity"),
         required=False,
         min_value=1,
         max_value=100_000,
     )
-    warning_days = forms.IntegerField(label=_lazy("Warn this many days before"), min_value=0, max_value=100_000)
-    protection_days = forms.IntegerField(label=_lazy("Protection days after a claim"), min_value=0, max_value=100_000)
+    warning_days = forms.IntegerField(label=gettext_lazy("Warn this many days before"), min_value=0, max_value=100_000)
+    protection_days = forms.IntegerField(
+        label=gettext_lazy("Protection days after a claim"), min_value=0, max_value=100_000
+    )
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,9 +78,9 @@ class PoolRuleForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    to_user = forms.ModelChoiceField(label=_lazy("Transfer to"), queryset=User.objects.none())
+    to_user = forms.ModelChoiceField(label=gettext_lazy("Transfer to"), queryset=User.objects.none())
     reason = forms.CharField(
-        label=_lazy("Reason"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Reason"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
 
     def __init__(self, *args, candidates=None, **kwargs):
