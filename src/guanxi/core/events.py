@@ -5,7 +5,7 @@ or roll back together. Side effects that leave the process (e-mail, webhooks) ar
 ``transaction.on_commit`` by the consumers, never here.
 """
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,20 +22,27 @@ class NotInTransaction(RuntimeError):
 
 
 Handler = Callable[[Event], None]
+BatchHandler = Callable[[list[Event]], None]
 _handlers: dict[str, list[Handler]] = {}
+_batch_forms: dict[Handler, BatchHandler] = {}
 
 
-def subscribe(event_type: str, handler: Handler) -> None:
+def subscribe(event_type: str, handler: Handler, *, many: BatchHandler | None = None) -> None:
     """Call ``handler(event)`` whenever ``event_type`` is recorded, inside the same transaction.
 
     For reactions that must commit or roll back with the change (auto-assigning a new customer's owner,
     re-evaluating a lifecycle stage). A handler that raises rolls the whole use case back. Anything that
     leaves the process belongs in ``transaction.on_commit`` inside the handler. Apps subscribe in
     ``AppConfig.ready()``; subscribing the same handler twice is harmless.
+
+    ``many``, if given, is the batch form of ``handler``: ``record_many`` calls ``many(events)`` once instead of
+    ``handler(event)`` for each event. It must have the same effect as calling ``handler`` on each event in order.
     """
     handlers = _handlers.setdefault(event_type, [])
     if handler not in handlers:
         handlers.append(handler)
+    if many is not None:
+        _batch_forms[handler] = many
 
 
 def jsonable(value: Any) -> Any:
@@ -108,3 +115,68 @@ def record(
     for handler in _handlers.get(event_type, ()):
         handler(event)
     return event
+
+
+def record_many(
+    event_type: str,
+    entries: Sequence[tuple[models.Model, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    *,
+    actor=None,
+    audit_action: str | None = None,
+) -> list[Event]:
+    """``record`` for many subjects at once: ``entries`` are ``(subject, payload, changes)``.
+
+    Writes the same rows as calling ``record(event_type, subject=..., actor=actor, payload=...,
+    audit_action=audit_action, changes=...)`` for each entry in order, with two bulk inserts (events, then audit
+    entries), and then runs each subscriber once per event (or once with all of them, through its batch form).
+    Returns the events in the order of ``entries``. Must run inside the service's transaction.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise NotInTransaction("record_many() must run inside the service's transaction")
+    if not entries:
+        return []
+    now = timezone.now()
+    actor = actor if getattr(actor, "is_authenticated", False) else None
+    recorded = Event.objects.bulk_create(
+        [
+            Event(
+                type=event_type,
+                actor=actor,
+                subject_type=subject._meta.label_lower,
+                subject_id=subject.pk,
+                payload=jsonable(dict(payload or {})),
+                occurred_at=now,
+            )
+            for subject, payload, _changes in entries
+        ]
+    )
+    if any(event.pk is None for event in recorded):  # every backend we support returns the new keys
+        raise RuntimeError("bulk_create did not return the events' primary keys")
+    if audit_action:
+        origin = current_origin()
+        actor_label = actor.get_username() if actor else origin.via
+        AuditEntry.objects.bulk_create(
+            [
+                AuditEntry(
+                    event=event,
+                    actor=actor,
+                    actor_label=actor_label,
+                    action=audit_action,
+                    subject_type=event.subject_type,
+                    subject_id=subject.pk,
+                    subject_label=str(subject)[:255],
+                    changes=jsonable(dict(changes or {})),
+                    ip_address=origin.ip_address,
+                    at=now,
+                )
+                for event, (subject, _payload, changes) in zip(recorded, entries, strict=True)
+            ]
+        )
+    for handler in _handlers.get(event_type, ()):
+        many = _batch_forms.get(handler)
+        if many is not None:
+            many(recorded)
+        else:
+            for event in recorded:
+                handler(event)
+    return recorded

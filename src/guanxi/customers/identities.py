@@ -5,7 +5,7 @@ A (kind, value) pair belongs to at most one live customer (a partial unique cons
 ``match_customers`` is the bulk exact lookup that imports and API ingest use to attach to an existing customer.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -71,6 +71,19 @@ def external_ids_of(customer: Customer) -> list[str]:
             "value", flat=True
         )
     )
+
+
+def external_ids_by_customer(customer_ids: Iterable[int]) -> dict[int, list[str]]:
+    """``external_ids_of`` for many customers at once: ``{customer_id: sorted external ids}`` (every id given)."""
+    ids = list(customer_ids)
+    out: dict[int, list[str]] = {pk: [] for pk in ids}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        rows = Identity.objects.filter(
+            customer_id__in=ids[start : start + _LOOKUP_CHUNK], kind=Kind.EXTERNAL, released_at__isnull=True
+        ).values_list("customer_id", "value")
+        for customer_id, value in rows:
+            out[customer_id].append(value)
+    return {pk: sorted(values) for pk, values in out.items()}
 
 
 def owner_label(customer: Customer) -> str:
@@ -140,6 +153,38 @@ def sync(customer: Customer, before: set[Key], after: set[Key]) -> None:
         raise _conflict(customer.pk, taken) from exc
 
 
+def check_new_batch(items: Sequence[tuple[Customer, set[Key]]]) -> list[IdentityConflict | None]:
+    """For customers about to be created together (unsaved, with their keys): per item, the IdentityConflict that
+    creating them one after the other in this order would raise, or None when its keys are free.
+
+    A key is taken when a live customer holds it (one lookup per kind for the whole batch) or when an earlier
+    free item of the batch claims it; the error names the same owners as ``sync`` would.
+    """
+    taken = taken_by_others({key for _customer, keys in items for key in keys}, None)
+    claimed: dict[Key, Customer] = {}
+    out: list[IdentityConflict | None] = []
+    for customer, keys in items:
+        clashes = {key: taken.get(key) or claimed[key] for key in keys if key in taken or key in claimed}
+        if clashes:
+            out.append(_conflict(None, clashes))
+            continue
+        claimed.update(dict.fromkeys(keys, customer))
+        out.append(None)
+    return out
+
+
+def add_many(pairs: Iterable[tuple[Customer, set[Key]]]) -> None:
+    """Insert the identities of new customers (saved, with their keys checked by ``check_new_batch``) in one
+    statement. An IntegrityError means a concurrent writer took one in between: the caller rolls back."""
+    Identity.objects.bulk_create(
+        [
+            Identity(customer=customer, kind=kind, value=value)
+            for customer, keys in pairs
+            for kind, value in sorted(keys)
+        ]
+    )
+
+
 def check_free(keys: Iterable[Key], customer_id: int | None = None) -> None:
     """Raise IdentityConflict when another live customer holds one of ``keys``."""
     taken = taken_by_others(keys, customer_id)
@@ -167,5 +212,24 @@ def match_customers(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], i
         except ValueError:
             continue
         wanted.setdefault(key, []).append((kind, value))
-    found = taken_by_others(wanted, None)
-    return {original: customer.pk for key, customer in found.items() for original in wanted[key]}
+    found = _holders(wanted)
+    return {original: customer_id for key, customer_id in found.items() for original in wanted[key]}
+
+
+def _holders(keys: Iterable[Key]) -> dict[Key, int]:
+    """``taken_by_others(keys, None)`` as ids only: ``{key: customer_id}``, one query per kind (per 500 values)."""
+    found: dict[Key, int] = {}
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
+    for kind, values in by_kind.items():
+        for start in range(0, len(values), _LOOKUP_CHUNK):
+            rows = Identity.objects.filter(
+                kind=kind,
+                value__in=values[start : start + _LOOKUP_CHUNK],
+                released_at__isnull=True,
+                customer__deleted_at__isnull=True,
+            ).values_list("kind", "value", "customer_id")
+            for row_kind, value, customer_id in rows:
+                found[(row_kind, value)] = customer_id
+    return found

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from guanxi.commerce import services as commerce
 from guanxi.core import access, events
 from guanxi.core.errors import GuanxiError
+from guanxi.customers import identities, normalize
 from guanxi.customers import services as customers
 from guanxi.customers.models import Customer
 from guanxi.imports import fields, matching, reading
@@ -308,7 +309,14 @@ def _reject_all(outcome: BatchOutcome, parsed: Parsed) -> None:
 
 
 class _CustomerBatch:
-    """Upsert one batch of customer rows through the customers services."""
+    """Upsert one batch of customer rows through the customers services.
+
+    New customers are created together with ``customers.create_customers`` (a few bulk statements per batch);
+    updates go row by row through ``update_customer``, and only for rows that change something. The result is
+    the one of handling the rows one after the other: the creations waiting in the batch are written first
+    whenever a later row could depend on them (it shares an e-mail, phone, WeChat ID or external id with one,
+    or, having none of these, it carries a name one of them may get).
+    """
 
     FIELDS = (
         "display_name",
@@ -334,8 +342,14 @@ class _CustomerBatch:
         matches = matching.match_customers({k for p in good for k in p.keys})
         matched_ids = set(matches.values())
         editable = set(access.editable_customers(self.actor).filter(pk__in=matched_ids).values_list("pk", flat=True))
+        self._stored = self._load(matched_ids & editable)
         local: dict[tuple[str, str], int] = {}
+        self._pending: list[Parsed] = []
+        self._pending_keys: set[tuple[str, str]] = set()
+        self._pending_names: set[str] = set()
         for parsed in good:
+            if self._depends_on_pending(parsed):
+                self._flush(outcome, local)
             ids = {matches.get(k) or local.get(k) for k in parsed.keys} - {None}
             if not parsed.keys:
                 ids = self._by_name(parsed)
@@ -344,31 +358,85 @@ class _CustomerBatch:
                     (parsed.line, ROW, _("The row matches several existing customers."), parsed.cells)
                 )
                 continue
+            if not ids:
+                self._defer(parsed)
+                continue
             try:
-                if ids:
-                    customer_id = ids.pop()
-                    if customer_id not in editable and customer_id not in local.values():
-                        editable |= set(
-                            access.editable_customers(self.actor).filter(pk=customer_id).values_list("pk", flat=True)
-                        )
-                    if customer_id not in editable and customer_id not in local.values():
-                        outcome.rejected.append(
-                            (parsed.line, ROW, _("The customer belongs to another owner."), parsed.cells)
-                        )
-                        continue
-                    if self._update(customer_id, parsed):
-                        outcome.updated += 1
-                    else:
-                        outcome.unchanged += 1
+                customer_id = ids.pop()
+                if customer_id not in editable and customer_id not in local.values():
+                    editable |= set(
+                        access.editable_customers(self.actor).filter(pk=customer_id).values_list("pk", flat=True)
+                    )
+                if customer_id not in editable and customer_id not in local.values():
+                    outcome.rejected.append(
+                        (parsed.line, ROW, _("The customer belongs to another owner."), parsed.cells)
+                    )
+                    continue
+                if self._update(customer_id, parsed):
+                    outcome.updated += 1
                 else:
-                    data = dict(parsed.values, source=Customer.Source.IMPORT)
-                    customer = customers.create_customer(actor=self.actor, data=data)
-                    for key in parsed.keys:
-                        local[key] = customer.pk
-                    outcome.created += 1
+                    outcome.unchanged += 1
+                for key in parsed.keys:  # an e-mail or phone the update added finds this customer from now on
+                    local.setdefault(key, customer_id)
             except GuanxiError as exc:
                 outcome.rejected.append((parsed.line, ROW, _reason(exc), parsed.cells))
+        self._flush(outcome, local)
         return outcome
+
+    # --- creations, deferred to one create_customers call ----------------------------------------------------
+
+    @staticmethod
+    def _folded(keys) -> set[tuple[str, str]]:
+        return {(kind, value.casefold()) for kind, value in keys}
+
+    @staticmethod
+    def _names(parsed: Parsed) -> set[str]:
+        """Every display name the row's customer may get (``_by_name`` compares with these)."""
+        values = parsed.values
+        names = {
+            values.get("display_name") or "",
+            values.get("company") or "",
+            normalize.compose_name(values.get("family_name") or "", values.get("given_name") or ""),
+        }
+        return names - {""}
+
+    def _depends_on_pending(self, parsed: Parsed) -> bool:
+        if not self._pending:
+            return False
+        if parsed.keys:
+            return bool(self._folded(parsed.keys) & self._pending_keys)
+        name = parsed.values.get("display_name") or parsed.values.get("company")
+        return bool(name) and name in self._pending_names
+
+    def _defer(self, parsed: Parsed) -> None:
+        self._pending.append(parsed)
+        self._pending_keys |= self._folded(parsed.keys)
+        self._pending_names |= self._names(parsed)
+
+    def _flush(self, outcome: BatchOutcome, local: dict[tuple[str, str], int]) -> None:
+        if not self._pending:
+            return
+        rows = [dict(p.values, source=Customer.Source.IMPORT) for p in self._pending]
+        results = customers.create_customers(actor=self.actor, rows=rows)
+        for parsed, result in zip(self._pending, results, strict=True):
+            if isinstance(result, GuanxiError):
+                outcome.rejected.append((parsed.line, ROW, _reason(result), parsed.cells))
+                continue
+            for key in parsed.keys:
+                local[key] = result.pk
+            outcome.created += 1
+        self._pending, self._pending_keys, self._pending_names = [], set(), set()
+
+    # --- updates, row by row ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _load(ids: set[int]) -> dict[int, tuple[Customer, list[str]]]:
+        """The matched customers the actor may edit, with their tags and external ids, in three queries."""
+        if not ids:
+            return {}
+        found = Customer.objects.prefetch_related("tags").in_bulk(list(ids))
+        external = identities.external_ids_by_customer(found)
+        return {pk: (customer, external[pk]) for pk, customer in found.items()}
 
     def _by_name(self, parsed: Parsed) -> set[int]:
         """Rows with no id, e-mail, phone or WeChat ID match a visible customer with exactly that name."""
@@ -381,7 +449,19 @@ class _CustomerBatch:
         return set(found.values_list("pk", flat=True)[:2])
 
     def _update(self, customer_id: int, parsed: Parsed) -> bool:
+        stored = self._stored.get(customer_id)
+        if stored is not None and not self._changes(*stored, parsed):
+            return False  # the common case of a re-run: decided on the batch's prefetched state, no query
+        self._stored.pop(customer_id, None)  # changed now: a later row of the batch reads it again
         customer = Customer.objects.prefetch_related("tags").get(pk=customer_id)
+        data = self._changes(customer, None, parsed)
+        if not data:
+            return False
+        customers.update_customer(actor=self.actor, customer_id=customer_id, version=customer.version, data=data)
+        return True
+
+    def _changes(self, customer: Customer, current_ext: list[str] | None, parsed: Parsed) -> dict[str, Any]:
+        """The update the row asks for: new field values, and contacts, tags and external ids to add."""
         data: dict[str, Any] = {}
         for name in self.FIELDS:
             value = parsed.values.get(name)
@@ -398,14 +478,12 @@ class _CustomerBatch:
             if merged_tags != current_tags:
                 data["tags"] = merged_tags
         if parsed.values.get("external_ids"):
-            current_ext = matching.external_ids_of(customer)
+            if current_ext is None:
+                current_ext = matching.external_ids_of(customer)
             wanted = [e for e in parsed.values["external_ids"] if e.lower() not in {c.lower() for c in current_ext}]
             if wanted:
                 data["external_ids"] = current_ext + wanted
-        if not data:
-            return False
-        customers.update_customer(actor=self.actor, customer_id=customer_id, version=customer.version, data=data)
-        return True
+        return data
 
 
 class _OrderBatch:

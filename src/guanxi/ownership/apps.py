@@ -16,7 +16,7 @@ class OwnershipConfig(AppConfig):
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.ownership import handlers, panels
 
-        events.subscribe("customer.created", handlers.on_customer_created)
+        events.subscribe("customer.created", handlers.on_customer_created, many=handlers.on_customers_created)
         events.subscribe("customer.updated", handlers.on_customer_updated)
         events.subscribe("customer.merged", handlers.on_customer_merged)
         events.subscribe("customer.merge_undone", handlers.on_customer_merged)

@@ -25,6 +25,35 @@ def on_customer_created(event: Event) -> None:
         services.auto_assign(customer)
 
 
+def on_customers_created(events: list[Event]) -> None:
+    """The batch form of ``on_customer_created`` (``customers.services.create_customers``): the same history rows
+    in one insert, then the auto-assignment of the pool customers, one by one in event order."""
+    ids = [e.subject_id for e in events]
+    found: dict[int, tuple[int | None, int | None]] = {}
+    for start in range(0, len(ids), 500):
+        rows = Customer.objects.filter(pk__in=ids[start : start + 500]).values_list("pk", "owner_id", "team_id")
+        found.update((pk, (owner_id, team_id)) for pk, owner_id, team_id in rows)
+    created = [(e, *found[e.subject_id]) for e in events if e.subject_id in found]
+    OwnershipChange.objects.bulk_create(
+        [
+            OwnershipChange(
+                customer_id=event.subject_id,
+                to_user_id=owner_id,
+                team_id=team_id,
+                reason=Reason.CREATED,
+                actor=event.actor,
+                at=event.occurred_at,
+            )
+            for event, owner_id, team_id in created
+        ]
+    )
+    pool = [event.subject_id for event, owner_id, _team_id in created if owner_id is None]
+    if pool:
+        pool_customers = Customer.objects.in_bulk(pool)
+        for pk in pool:
+            services.auto_assign(pool_customers[pk])
+
+
 def _catch_up(event: Event, reason: str | None = None, note: str = "") -> None:
     """Record an owner change made outside our services (a manager's edit on the customer form, a merge or its
     undo): compare the stored owner with the last one in the history."""
