@@ -114,3 +114,28 @@ def test_api(users, api):
     assert read.status_code == 200 and read.json()["read_at"] is not None
     assert api(users["rep"]).post("/api/v1/notifications/read-all").json() == {"marked": 0}
     assert api(None).get("/api/v1/notifications").status_code == 401
+
+
+def test_a_message_is_shown_in_the_readers_language_not_the_senders(users, browser_for):
+    from django.utils import translation
+
+    with translation.override("en"):
+        note = services.notify(
+            users["manager"],
+            "ownership.assigned",
+            "%(actor)s assigned %(customer)s to you.",
+            "/customers/1/",
+            params={"actor": "rep", "customer": "王小明"},
+        )
+    with translation.override("zh-hans"):
+        chinese = note.text
+    with translation.override("en"):
+        english = note.text
+    assert english == "rep assigned 王小明 to you."
+    assert chinese != english and "王小明" in chinese and "rep" in chinese
+
+    client = browser_for(users["manager"])
+    page = client.get("/notifications/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert chinese in page.content.decode()
+    body = client.get("/api/v1/notifications", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english in [item["message"] for item in body["items"]]

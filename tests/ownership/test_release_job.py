@@ -43,7 +43,7 @@ def test_warns_three_days_before_then_releases(users, idle_customer):
     summary = services.release_idle_customers(DAY0 + timedelta(days=7))
     assert summary.warned == [customer.pk] and summary.released == []
     (warning,) = Notification.objects.filter(user=users["rep"], kind="ownership.release_warning")
-    assert (DAY0 + timedelta(days=10)).isoformat() in warning.message
+    assert (DAY0 + timedelta(days=10)).isoformat() in warning.text
     # Once per spell: the next days add no second warning.
     assert services.release_idle_customers(DAY0 + timedelta(days=8)).warned == []
     assert services.release_idle_customers(DAY0 + timedelta(days=9)).warned == []

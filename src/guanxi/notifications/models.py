@@ -3,6 +3,7 @@ and reminders)."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,7 +13,10 @@ class Notification(models.Model):
     )
     # A dotted, stable key chosen by the sending app ("ownership.release_warning", "engagement.mention" ...).
     kind = models.CharField(_("kind"), max_length=64)
+    # The English message, or with ``params`` its template (a msgid): ``text`` translates it when it is shown, in
+    # the reader's language, not the sender's.
     message = models.CharField(_("message"), max_length=500)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), db_index=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -25,6 +29,16 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id}"
+
+    @property
+    def text(self) -> str:
+        translated = gettext(self.message)
+        if not self.params:
+            return translated
+        try:
+            return translated % self.params
+        except (KeyError, TypeError, ValueError):  # a catalogue entry that lost a placeholder: show the English
+            return self.message % self.params
 
     @property
     def is_read(self) -> bool:

@@ -13,6 +13,11 @@ class NotificationOut(Schema):
     created_at: datetime
     read_at: datetime | None
 
+    @staticmethod
+    def resolve_message(obj) -> str:
+        # In the reader's language (Accept-Language or the session's), whatever language the sender used.
+        return obj.text
+
 
 class NotificationList(Schema):
     items: list[NotificationOut]

@@ -30,8 +30,14 @@ def _send_email(address: str, subject: str, body: str) -> None:
 
 
 @transaction.atomic
-def notify(user, kind: str, message: str, link: str = "", *, email: bool | None = None) -> Notification | None:
+def notify(
+    user, kind: str, message: str, link: str = "", *, params: dict | None = None, email: bool | None = None
+) -> Notification | None:
     """Put ``message`` in ``user``'s inbox, in the caller's transaction (it commits or rolls back with it).
+
+    Pass the English message marked with ``gettext_noop`` and its ``params`` (plain strings/numbers): the inbox
+    translates it for whoever reads it (``Notification.text``), so a manager reading in Chinese sees Chinese
+    whatever language the sender used.
 
     ``link`` is a path inside the app (``/customers/12/``). With ``email`` (default: the
     ``GUANXI_NOTIFICATION_EMAILS`` setting) the message is also e-mailed to the user's address, after commit.
@@ -43,6 +49,7 @@ def notify(user, kind: str, message: str, link: str = "", *, email: bool | None 
         user=user,
         kind=kind[:64],
         message=str(message)[:MESSAGE_LIMIT],
+        params={key: value if isinstance(value, int | float) else str(value) for key, value in (params or {}).items()},
         link=link[:LINK_LIMIT] if link.startswith("/") else "",
         created_at=timezone.now(),
     )
@@ -54,7 +61,7 @@ def notify(user, kind: str, message: str, link: str = "", *, email: bool | None 
     if email is None:
         email = getattr(settings, "GUANXI_NOTIFICATION_EMAILS", False)
     if email and user.email:
-        address, body = user.email, notification.message
+        address, body = user.email, notification.text
         if notification.link:
             body += "\n\n" + notification.link
         transaction.on_commit(lambda: _send_email(address, _("Guanxi notification"), body))

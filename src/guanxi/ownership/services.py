@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from guanxi.accounts.models import Team, User
 from guanxi.core import access, events
@@ -274,8 +275,9 @@ def release_customer(*, actor: User, customer_id: int, note: str = "") -> Custom
         notify(
             customer.owner,
             "ownership.released",
-            _("%(actor)s returned %(customer)s to the pool.") % {"actor": actor, "customer": released},
+            gettext_noop("%(actor)s returned %(customer)s to the pool."),
             _customer_link(customer_id),
+            params={"actor": actor, "customer": released},
         )
     return released
 
@@ -317,8 +319,9 @@ def assign_customer(*, actor: User, customer_id: int, user_id: int, note: str = 
         notify(
             owner,
             "ownership.assigned",
-            _("%(actor)s assigned %(customer)s to you.") % {"actor": actor, "customer": assigned},
+            gettext_noop("%(actor)s assigned %(customer)s to you."),
             _customer_link(customer_id),
+            params={"actor": actor, "customer": assigned},
         )
     return assigned
 
@@ -384,8 +387,9 @@ def auto_assign(customer: Customer) -> Customer | None:
     notify(
         owner,
         "ownership.assigned",
-        _("%(customer)s was assigned to you automatically.") % {"customer": assigned},
+        gettext_noop("%(customer)s was assigned to you automatically."),
         _customer_link(customer.pk),
+        params={"customer": assigned},
     )
     return assigned
 
@@ -475,15 +479,11 @@ def request_transfer(*, actor: User, customer_id: int, to_user_id: int, reason: 
             "to_user_id": [None, to_user.pk],
         },
     )
-    message = _("%(actor)s asks to transfer %(customer)s from %(from)s to %(to)s.") % {
-        "actor": actor,
-        "customer": customer,
-        "from": _user_name(customer.owner_id),
-        "to": to_user,
-    }
+    message = gettext_noop("%(actor)s asks to transfer %(customer)s from %(from)s to %(to)s.")
+    params = {"actor": actor, "customer": customer, "from": _user_name(customer.owner_id), "to": to_user}
     for manager in _team_managers(customer.team_id):
         if manager.pk != actor.pk:
-            notify(manager, "ownership.transfer_requested", message, "/ownership/transfers/")
+            notify(manager, "ownership.transfer_requested", message, "/ownership/transfers/", params=params)
     return request
 
 
@@ -504,10 +504,11 @@ def _decide(request: TransferRequest, actor: User, status: str, note: str) -> No
     )
 
 
-def _tell_parties(request: TransferRequest, actor: User, message: str) -> None:
+def _tell_parties(request: TransferRequest, actor: User, message: str, params: dict) -> None:
     ids = {request.requested_by_id, request.from_user_id, request.to_user_id} - {None, actor.pk}
     for user in User.objects.filter(pk__in=ids):
-        notify(user, f"ownership.transfer_{request.status}", message, _customer_link(request.customer_id))
+        link = _customer_link(request.customer_id)
+        notify(user, f"ownership.transfer_{request.status}", message, link, params=params)
 
 
 @transaction.atomic
@@ -540,8 +541,8 @@ def approve_transfer(*, actor: User, request_id: int, note: str = "") -> Transfe
     _tell_parties(
         request,
         actor,
-        _("%(actor)s approved the transfer of %(customer)s to %(to)s.")
-        % {"actor": actor, "customer": moved, "to": to_user},
+        gettext_noop("%(actor)s approved the transfer of %(customer)s to %(to)s."),
+        {"actor": actor, "customer": moved, "to": to_user},
     )
     return request
 
@@ -554,7 +555,10 @@ def reject_transfer(*, actor: User, request_id: int, note: str = "") -> Transfer
     _decide(request, actor, TransferRequest.Status.REJECTED, note)
     customer = Customer.objects.get(pk=request.customer_id)
     _tell_parties(
-        request, actor, _("%(actor)s rejected the transfer of %(customer)s.") % {"actor": actor, "customer": customer}
+        request,
+        actor,
+        gettext_noop("%(actor)s rejected the transfer of %(customer)s."),
+        {"actor": actor, "customer": customer},
     )
     return request
 
@@ -714,9 +718,9 @@ def _release_if_idle(customer_id: int, owner_id: int, rule: PoolRule, today: dat
     notify(
         customer.owner,
         "ownership.auto_released",
-        _("%(customer)s went back to the pool after %(days)s days without activity.")
-        % {"customer": released, "days": rule.release_after_days},
+        gettext_noop("%(customer)s went back to the pool after %(days)s days without activity."),
         _customer_link(customer_id),
+        params={"customer": released, "days": rule.release_after_days},
     )
     return True
 
@@ -739,9 +743,9 @@ def _warn_once(customer: Customer, release_on: date) -> bool:
     notify(
         customer.owner,
         "ownership.release_warning",
-        _("%(customer)s goes back to the pool on %(day)s unless there is a follow-up or an order.")
-        % {"customer": customer, "day": release_on.isoformat()},
+        gettext_noop("%(customer)s goes back to the pool on %(day)s unless there is a follow-up or an order."),
         _customer_link(customer.pk),
+        params={"customer": customer, "day": release_on.isoformat()},
     )
     return True
 
