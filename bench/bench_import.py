@@ -41,6 +41,12 @@ def write_files(directory: Path, customers: int, orders: int) -> tuple[Path, Pat
     return cust, ords
 
 
+def _load() -> str:
+    """The load average: the machine may be shared, and every other process on its cores slows the import."""
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def child(engine: str, customers: int, orders: int, batch: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from guanxi.cli import setup_django
@@ -66,7 +72,7 @@ def child(engine: str, customers: int, orders: int, batch: int) -> None:
             assert job.status == "done" and job.rejected_count == 0, (job.status, job.error, job.rejected_count)
             print(
                 f"{engine:<10} {kind:<10} {rows:>10,} rows {seconds:>9.1f} s {rows / seconds:>10,.0f} rows/s"
-                f"  (created {job.created_count:,})",
+                f"  (created {job.created_count:,}; {_load()})",
                 flush=True,
             )
             if kind == "customers":
@@ -74,9 +80,10 @@ def child(engine: str, customers: int, orders: int, batch: int) -> None:
                 with system_context("bench"):
                     again = services.import_file(actor=admin, kind=kind, path=path, batch_size=batch)
                 seconds = time.perf_counter() - start
+                assert again.status == "done" and again.unchanged_count == rows, (again.status, again.error)
                 print(
                     f"{engine:<10} {'(re-run)':<10} {rows:>10,} rows {seconds:>9.1f} s "
-                    f"{rows / seconds:>10,.0f} rows/s  (unchanged {again.unchanged_count:,})",
+                    f"{rows / seconds:>10,.0f} rows/s  (unchanged {again.unchanged_count:,}; {_load()})",
                     flush=True,
                 )
 
@@ -92,7 +99,10 @@ def main() -> None:
     if args.child:
         child(args.child, args.customers, args.orders, args.batch)
         return
-    print(f"import throughput: {args.customers:,} customers, {args.orders:,} orders, batches of {args.batch}")
+    print(
+        f"import throughput: {args.customers:,} customers, {args.orders:,} orders, batches of {args.batch}; "
+        f"{os.cpu_count()} cores, {_load()}"
+    )
     for engine in args.engines.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             env = dict(os.environ, GUANXI_DATA_DIR=tmp, GUANXI_ENV="development", GUANXI_IMPORT_MAX_MB="500")

@@ -45,7 +45,12 @@ def subscribe(event_type: str, handler: Handler, *, many: BatchHandler | None = 
         _batch_forms[handler] = many
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case first: a bulk import calls this for every field of every row
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):

@@ -103,26 +103,13 @@ def _conflict(customer_id: int | None, taken: Mapping[Key, Customer]) -> Identit
 
 
 def taken_by_others(keys: Iterable[Key], customer_id: int | None) -> dict[Key, Customer]:
-    """The keys among ``keys`` that a live customer other than ``customer_id`` holds, with that customer."""
-    found: dict[Key, Customer] = {}
-    by_kind: dict[str, list[str]] = {}
-    for kind, value in keys:
-        by_kind.setdefault(kind, []).append(value)
-    for kind, values in by_kind.items():
-        for start in range(0, len(values), _LOOKUP_CHUNK):
-            rows = (
-                Identity.objects.filter(
-                    kind=kind,
-                    value__in=values[start : start + _LOOKUP_CHUNK],
-                    released_at__isnull=True,
-                    customer__deleted_at__isnull=True,
-                )
-                .exclude(customer_id=customer_id)
-                .select_related("customer__owner")
-            )
-            for row in rows:
-                found[(row.kind, row.value)] = row.customer
-    return found
+    """The keys among ``keys`` that a live customer other than ``customer_id`` holds, with that customer (and its
+    owner): one query per kind (per 500 values), and one more for the customers when some key is taken."""
+    holders = {key: holder for key, holder in _holders(keys).items() if holder != customer_id}
+    if not holders:
+        return {}
+    customers = Customer.objects.select_related("owner").in_bulk(set(holders.values()))
+    return {key: customers[holder] for key, holder in holders.items() if holder in customers}
 
 
 def sync(customer: Customer, before: set[Key], after: set[Key]) -> None:
@@ -217,7 +204,12 @@ def match_customers(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], i
 
 
 def _holders(keys: Iterable[Key]) -> dict[Key, int]:
-    """``taken_by_others(keys, None)`` as ids only: ``{key: customer_id}``, one query per kind (per 500 values)."""
+    """``{key: customer_id}`` for the keys a live customer holds.
+
+    The identities first, then which of their customers are live: a join of the two lets PostgreSQL pick a
+    nested loop over the customers while a bulk import has left the tables' statistics behind (200 ms a query
+    instead of 2).
+    """
     found: dict[Key, int] = {}
     by_kind: dict[str, list[str]] = {}
     for kind, value in keys:
@@ -225,11 +217,16 @@ def _holders(keys: Iterable[Key]) -> dict[Key, int]:
     for kind, values in by_kind.items():
         for start in range(0, len(values), _LOOKUP_CHUNK):
             rows = Identity.objects.filter(
-                kind=kind,
-                value__in=values[start : start + _LOOKUP_CHUNK],
-                released_at__isnull=True,
-                customer__deleted_at__isnull=True,
+                kind=kind, value__in=values[start : start + _LOOKUP_CHUNK], released_at__isnull=True
             ).values_list("kind", "value", "customer_id")
             for row_kind, value, customer_id in rows:
                 found[(row_kind, value)] = customer_id
-    return found
+    ids = sorted(set(found.values()))
+    live: set[int] = set()
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        live.update(
+            Customer.objects.filter(pk__in=ids[start : start + _LOOKUP_CHUNK], deleted_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+    return {key: customer_id for key, customer_id in found.items() if customer_id in live}
