@@ -41,6 +41,20 @@ def test_model_folds_scripts_pinyin_and_word_order():
     assert {"name", "phone", "company"} <= set(matched[(1, 2)])
 
 
+def test_training_on_data_where_no_two_customers_share_a_phone_still_scores():
+    # Live customers never share a phone (identities are unique), so the phone training rule finds no pair;
+    # the nightly job must keep the starting values for those fields instead of failing.
+    names = [surname + given for surname in "王李张刘陈杨黄赵吴周" for given in "伟芳娜敏静丽强磊军洋"]
+    records = [
+        {"id": i, "name": name, "phones": [f"+86138{i:08d}"], "company": f"公司{i % 40}"}
+        for i, name in enumerate(names, 1)
+    ]
+    records.append({"id": 1000, "name": "王伟", "phones": ["+8613800000999"], "company": "公司1"})
+    scored = duplicates.score_records(duplicates.prepare(records), threshold=0.5, train=True)
+    assert scored.trained and scored.records == 101
+    assert (1, 1000) in set(zip(scored.pairs["id_l"], scored.pairs["id_r"], strict=True))
+
+
 def test_find_duplicates_stores_pairs_once_and_dismissed_pairs_stay_dismissed(users, make_customer):
     rep = users["rep"]
     a = make_customer(rep, display_name="王小明", phones=["13812345678"], company="示例公司", address="上海市人民路1号")

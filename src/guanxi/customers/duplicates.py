@@ -120,7 +120,10 @@ def prepare(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         "company",
         "address",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    # Text columns stay text even when every value is missing (DuckDB would read an all-null object column as
+    # INTEGER, and the string comparisons would fail on a base with, say, no e-mail at all).
+    return frame.astype({column: "string" for column in columns[1:]})
 
 
 # --- the Splink model -----------------------------------------------------------------------------------------------
@@ -248,10 +251,16 @@ def score_records(frame: pd.DataFrame, *, threshold: float = THRESHOLD, train: b
     linker = Linker(table, settings, log_level=logging.ERROR)
     if train:
         from splink import block_on
+        from splink.internals.exceptions import EMTrainingException
 
         linker.training.estimate_u_using_random_sampling(max_pairs=3e5, seed=7, num_chunks=1)
         for rule in (block_on("phone"), block_on("name_key")):
-            linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule, record_sample_proportion=1.0)
+            except EMTrainingException:
+                # No pair shares the rule's key (in a database whose identities are unique, no two live customers
+                # share a phone): the fields it would train keep their documented starting m-probabilities.
+                logger.info("Duplicate detection: no pairs for training rule %s; kept the starting values", rule)
     predictions = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
     if predictions.empty:
         return Scored(empty, n, train, time.perf_counter() - started)
