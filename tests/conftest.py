@@ -115,3 +115,16 @@ def _reset_language():
         from django.utils import translation
 
         translation.activate("en")
+
+
+@pytest.fixture
+def browser_for(db):
+    """``browser_for(user)``: a Django test client logged in as ``user`` (pages, HTMX fragments, CSRF-free)."""
+    from django.test import Client
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

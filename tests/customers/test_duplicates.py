@@ -1,20 +1,9 @@
 """Duplicate detection (Splink on DuckDB), the review queue, dismissals that stick, and the pages."""
 
 import pytest
-from django.test import Client
 
 from guanxi.customers import duplicates, services
 from guanxi.customers.models import Customer, DuplicateCandidate, MergeRecord
-
-
-@pytest.fixture
-def browser_for(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def test_model_folds_scripts_pinyin_and_word_order():

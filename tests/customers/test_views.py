@@ -1,20 +1,9 @@
 """Customer pages: scope, forms through the services, HTMX fragments, and query counts."""
 
-import pytest
 from django.test import Client
 
 from guanxi.core.models import AuditEntry
 from guanxi.customers.models import Customer
-
-
-@pytest.fixture
-def browser_for(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def test_pages_need_login(db):

@@ -3,22 +3,11 @@
 import pytest
 from django.core import mail
 from django.db import transaction
-from django.test import Client
 
 from guanxi.core.models import Event
 from guanxi.notifications import selectors, services
 from guanxi.notifications.errors import NotificationNotFound
 from guanxi.notifications.models import Notification
-
-
-@pytest.fixture
-def browser_for(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def test_notify_stores_a_message_and_an_event(users):

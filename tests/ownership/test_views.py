@@ -1,21 +1,9 @@
 """Pool, customer page panels, transfer and rule pages through Django's test client."""
 
-import pytest
 from django.test import Client
 
 from guanxi.customers.models import Customer
 from guanxi.ownership.models import PoolRule, TransferRequest
-
-
-@pytest.fixture
-def browser_for(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
 
 HTMX = {"HX-Request": "true"}
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from guanxi.commerce import services as orders
 from guanxi.commerce.models import Order
@@ -41,16 +40,6 @@ NEEDLES = [
     "上海明星科技有限公司",
     "上海市南京东路100号",
 ]
-
-
-@pytest.fixture
-def browser_for(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -9,16 +9,6 @@ from guanxi.web import search
 
 
 @pytest.fixture
-def browser_for(db):
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def people(users, make_customer):
     return {
         "wang": make_customer(
