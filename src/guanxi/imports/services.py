@@ -417,7 +417,10 @@ class _CustomerBatch:
         if not self._pending:
             return
         rows = [dict(p.values, source=Customer.Source.IMPORT) for p in self._pending]
-        results = customers.create_customers(actor=self.actor, rows=rows)
+        try:
+            results: list[Any] = customers.create_customers(actor=self.actor, rows=rows)
+        except GuanxiError as exc:  # e.g. the importer's role changed during the job: every row says why
+            results = [exc] * len(rows)
         for parsed, result in zip(self._pending, results, strict=True):
             if isinstance(result, GuanxiError):
                 outcome.rejected.append((parsed.line, ROW, _reason(result), parsed.cells))
