@@ -100,8 +100,10 @@ def _supervise(commands: list[list[str]]) -> None:
     import time
 
     children = [subprocess.Popen(c) for c in commands]  # noqa: S603 - fixed argv, no shell
+    asked_to_stop = []
 
     def stop(signum, _frame):
+        asked_to_stop.append(signum)
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -110,9 +112,11 @@ def _supervise(commands: list[list[str]]) -> None:
     signal.signal(signal.SIGINT, stop)
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
+    ended_by_itself = not asked_to_stop
     stop(signal.SIGTERM, None)
     codes = [child.wait(timeout=30) for child in children]
-    raise typer.Exit(max((abs(code) for code in codes), default=0))
+    # Stopped on request (Ctrl-C, SIGTERM): a clean exit. One child ending on its own is a failure of the whole.
+    raise typer.Exit(max((abs(code) for code in codes), default=0) or 1 if ended_by_itself else 0)
 
 
 @app.command()
