@@ -18,9 +18,14 @@ import guanxi
 from guanxi.accounts.api import router as accounts_router
 from guanxi.accounts.errors import InvalidToken
 from guanxi.accounts.services import authenticate_token
+from guanxi.automation.api import router as automation_router
 from guanxi.commerce.api import router as orders_router
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
+from guanxi.engagement.api import router as interactions_router
+from guanxi.followups.api import router as followups_router
+from guanxi.integrations.api import router as webhooks_router
+from guanxi.lifecycle.api import router as lifecycle_router
 from guanxi.notifications.api import router as notifications_router
 from guanxi.ownership.api import router as ownership_router
 from guanxi.privacy.api import router as privacy_router
@@ -165,4 +170,9 @@ api.add_router("/scores", scores_router)
 api.add_router("/ownership", ownership_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/privacy", privacy_router)
+api.add_router("/interactions", interactions_router)
+api.add_router("/follow-ups", followups_router)
+api.add_router("/lifecycle", lifecycle_router)
+api.add_router("/automation", automation_router)
+api.add_router("/webhooks", webhooks_router)
 api.add_router("/", accounts_router)

@@ -70,6 +70,11 @@ INSTALLED_APPS = [
     "guanxi.ownership",
     "guanxi.search",
     "guanxi.privacy",
+    "guanxi.engagement",
+    "guanxi.followups",
+    "guanxi.lifecycle",
+    "guanxi.integrations",
+    "guanxi.automation",
     "guanxi.web",
 ]
 
@@ -194,6 +199,14 @@ TASKS = {
 
 EMAIL_BACKEND = env("GUANXI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("GUANXI_FROM_EMAIL", "guanxi@localhost")
+# SMTP, for GUANXI_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
+EMAIL_HOST = env("GUANXI_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("GUANXI_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env("GUANXI_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env("GUANXI_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("GUANXI_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("GUANXI_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 30
 # Also e-mail in-app notifications (ownership warnings, transfer decisions ...) to the user, after commit.
 GUANXI_NOTIFICATION_EMAILS = env_bool("GUANXI_NOTIFICATION_EMAILS", False)
 

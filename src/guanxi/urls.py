@@ -14,6 +14,11 @@ urlpatterns = [
     path("ownership/", include("guanxi.ownership.urls")),
     path("notifications/", include("guanxi.notifications.urls")),
     path("privacy/", include("guanxi.privacy.urls")),
+    path("interactions/", include("guanxi.engagement.urls")),
+    path("follow-ups/", include("guanxi.followups.urls")),
+    path("lifecycle/", include("guanxi.lifecycle.urls")),
+    path("automation/", include("guanxi.automation.urls")),
+    path("webhooks/", include("guanxi.integrations.urls")),
     path("", include("guanxi.web.urls")),
 ]
 handler404 = "guanxi.web.views.not_found"

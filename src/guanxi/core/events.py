@@ -177,6 +177,26 @@ def record_many(
                 for event, (subject, _payload, changes) in zip(recorded, entries, strict=True)
             ]
         )
+    _run_handlers(event_type, recorded)
+    return recorded
+
+
+def dispatch(recorded: Sequence[Event]) -> None:
+    """Run the subscribers of events that were written in bulk without ``record`` (e.g. by a scoring run).
+
+    Groups the events by type, keeping their order within a type, and calls each subscriber as ``record_many``
+    would. Must run inside the transaction that wrote them.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise NotInTransaction("dispatch() must run inside the transaction that wrote the events")
+    by_type: dict[str, list[Event]] = {}
+    for event in recorded:
+        by_type.setdefault(event.type, []).append(event)
+    for event_type, events_of_type in by_type.items():
+        _run_handlers(event_type, events_of_type)
+
+
+def _run_handlers(event_type: str, recorded: list[Event]) -> None:
     for handler in _handlers.get(event_type, ()):
         many = _batch_forms.get(handler)
         if many is not None:
@@ -184,4 +204,3 @@ def record_many(
         else:
             for event in recorded:
                 handler(event)
-    return recorded

@@ -21,6 +21,7 @@ from guanxi.analytics.clv import DAYS_PER_MONTH
 from guanxi.analytics.errors import AnalyticsInputError
 from guanxi.analytics.needs import NeedsSegments
 from guanxi.analytics.pipeline import PipelineResult, run_pipeline
+from guanxi.core import events
 from guanxi.core.events import jsonable
 from guanxi.core.models import Event
 from guanxi.customers.models import Customer
@@ -263,6 +264,7 @@ def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: 
     rows = _rows(frame, run.as_of)
     advance = progress("writing scores", len(rows))
     CustomerScore.objects.all().delete()
+    changes: list[Event] = []
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         fields = [{k: row[k] for k in FIELDS if k in row} for row in chunk]
@@ -285,10 +287,14 @@ def _write_back(run: ScoreRun, frame: pd.DataFrame, parameters: dict, progress: 
                 for row, f in zip(chunk, fields, strict=True)
             ]
         )
-        Event.objects.bulk_create(_change_events(chunk, previous, run, now))
+        changes.extend(Event.objects.bulk_create(_change_events(chunk, previous, run, now)))
         advance(len(chunk))
     advance(0, done=True)
     _write_insights(run, extras)
+    # Subscribers (lifecycle stages, automation rules) react in this transaction: first to each customer's
+    # segment or tier change, then once to the run as a whole.
+    events.dispatch(changes)
+    events.record("scores.updated", subject=run, payload={"run_id": run.pk, "as_of": run.as_of, "customers": len(rows)})
     ScoreRun.objects.filter(pk=run.pk).update(
         status=ScoreRun.Status.SUCCEEDED,
         finished_at=timezone.now(),

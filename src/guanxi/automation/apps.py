@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AutomationConfig(AppConfig):
+    name = "guanxi.automation"
+    label = "automation"
+    verbose_name = _("Automation rules and playbooks")
+
+    def ready(self) -> None:
+        pass

@@ -1,0 +1,5 @@
+"""/api/v1/interactions."""
+
+from ninja import Router
+
+router = Router(tags=["interactions"])

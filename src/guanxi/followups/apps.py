@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FollowupsConfig(AppConfig):
+    name = "guanxi.followups"
+    label = "followups"
+    verbose_name = _("Follow-ups and regular return visits")
+
+    def ready(self) -> None:
+        pass

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationsConfig(AppConfig):
+    name = "guanxi.integrations"
+    label = "integrations"
+    verbose_name = _("Webhooks and outgoing e-mail")
+
+    def ready(self) -> None:
+        pass
