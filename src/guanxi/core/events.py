@@ -21,6 +21,7 @@ class NotInTransaction(RuntimeError):
     pass
 
 
+ANY = "*"  # subscribe(ANY, handler): every event type (webhook endpoints, automation), after the typed handlers
 Handler = Callable[[Event], None]
 BatchHandler = Callable[[list[Event]], None]
 _handlers: dict[str, list[Handler]] = {}
@@ -117,8 +118,7 @@ def record(
             ip_address=origin.ip_address,
             at=now,
         )
-    for handler in _handlers.get(event_type, ()):
-        handler(event)
+    _run_handlers(event_type, [event])
     return event
 
 
@@ -197,7 +197,7 @@ def dispatch(recorded: Sequence[Event]) -> None:
 
 
 def _run_handlers(event_type: str, recorded: list[Event]) -> None:
-    for handler in _handlers.get(event_type, ()):
+    for handler in (*_handlers.get(event_type, ()), *_handlers.get(ANY, ())):
         many = _batch_forms.get(handler)
         if many is not None:
             many(recorded)
