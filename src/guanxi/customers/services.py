@@ -529,6 +529,58 @@ def delete_customer(*, actor: User, customer_id: int, version: int | None = None
 
 
 @transaction.atomic
+def change_tags(
+    *, actor: User | None, customer_id: int, add: Iterable[str] = (), remove: Iterable[str] = (), system: bool = False
+) -> Customer:
+    """Add and remove tags of one customer without touching its other fields (automation rules, bulk tagging).
+
+    ``system=True`` is for jobs and rules acting for no user (``actor`` may then be None); otherwise the actor
+    must be allowed to edit the customer. Emits ``customer.updated`` with ``fields: ["tags"]`` and the added and
+    removed names, and bumps the version; nothing when the tags do not change.
+    """
+    if system:
+        customer = Customer.objects.select_for_update().filter(pk=customer_id, deleted_at__isnull=True).first()
+        if customer is None:
+            raise CustomerNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    else:
+        customer = _locked_for_write(actor, customer_id)
+    errors: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {}
+    for key, values in (("add", add), ("remove", remove)):
+        try:
+            names[key] = _clean_list("tags", list(values))
+        except ValueError as exc:
+            errors[key] = [str(exc)]
+        except _FieldErrors as exc:
+            errors.update({f"{key}.{index}": messages for index, messages in exc.errors.items()})
+    if errors:
+        raise CustomerInvalid(_("The customer data is not valid."), **errors)
+    current = sorted(customer.tags.values_list("name", flat=True))
+    wanted = [n for n in dict.fromkeys([*current, *names["add"]]) if n not in names["remove"]]
+    if len(wanted) > MAX_TAGS:
+        raise CustomerInvalid(_("The customer data is not valid."), tags=[_("At most %(n)d tags.") % {"n": MAX_TAGS}])
+    if sorted(wanted) == current:
+        return customer
+    _set_tags(customer, wanted)
+    bump_version(customer)
+    customer.save(update_fields=["version", "updated_at"])
+    events.record(
+        "customer.updated",
+        subject=customer,
+        actor=actor,
+        payload={
+            "fields": ["tags"],
+            "version": customer.version,
+            "added": sorted(set(wanted) - set(current)),
+            "removed": sorted(set(current) - set(wanted)),
+        },
+        audit_action="update",
+        changes={"tags": [current, sorted(wanted)]},
+    )
+    return customer
+
+
+@transaction.atomic
 def share_customer(*, actor: User, customer_id: int, user_id: int) -> CustomerShare:
     """Let a colleague see and edit a customer. Only the owner, their manager or an admin may share."""
     customer = _locked_for_write(actor, customer_id, for_delete=True)
