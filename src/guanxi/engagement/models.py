@@ -67,6 +67,11 @@ class Interaction(VersionedModel):
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.channel} {self.subject}"[:120]
 
+    @property
+    def duration_minutes(self) -> int | None:
+        """The duration rounded up to whole minutes, for display."""
+        return None if self.duration_seconds is None else -(-self.duration_seconds // 60)
+
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
     """attachments/<yyyy>/<mm>/<random>: the stored name never comes from the uploader (the original name is
