@@ -8,4 +8,6 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Lifecycle stages")
 
     def ready(self) -> None:
-        pass
+        from guanxi.lifecycle.fields import register_fields
+
+        register_fields()
