@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,4 +10,11 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Webhooks and outgoing e-mail")
 
     def ready(self) -> None:
-        pass
+        from guanxi.core import events
+        from guanxi.core.schedule import register_daily
+        from guanxi.integrations import handlers
+
+        events.subscribe(events.ANY, handlers.on_event, many=handlers.on_events)
+        # Retries are deferred tasks; this catches deliveries whose task was lost (a worker restored from backup,
+        # a backend that cannot defer).
+        register_daily("retry_webhooks", "guanxi.integrations.tasks.retry_due_webhooks_task", at=time(5, 0))
