@@ -65,7 +65,8 @@ class Interaction(VersionedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id}: {self.channel} {self.subject}"[:120]
+        # No subject text: this string is the audit entries' label, and what was said is personal data.
+        return f"{self.channel} #{self.pk} ({self.customer_id})"
 
     @property
     def duration_minutes(self) -> int | None:

@@ -42,7 +42,9 @@ MAX_DURATION_SECONDS = 7 * 24 * 3600
 FUTURE_TOLERANCE = timedelta(hours=1)
 LOGGING_ROLES = (access.ADMIN, access.MANAGER, access.SALES, access.SUPPORT)
 EDITABLE_FIELDS = ("channel", "direction", "subject", "body", "outcome", "duration_seconds", "occurred_at")
-AUDITED_FIELDS = ("customer_id", "channel", "direction", "subject", "outcome", "duration_seconds", "occurred_at")
+AUDITED_FIELDS = ("customer_id", "channel", "direction", "duration_seconds", "occurred_at")
+# What was said stays out of the audit trail (only that it changed): an erasure then needs to clear it only here.
+TEXT_FIELDS = ("subject", "body", "outcome")
 # Django usernames: letters, digits and @ . + - _ ; a mention ends before a trailing dot ("thanks @li.").
 MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]*[\w+-])")
 _CONTENT_TYPE = re.compile(r"^[\w.+-]{1,60}/[\w.+-]{1,60}$")
@@ -130,6 +132,15 @@ def _require_content(interaction: Interaction, *, has_attachments: bool) -> None
             _("Say what happened: a subject, a note or an outcome."),
             subject=[_("Enter a subject, a note or an outcome.")],
         )
+
+
+def _audit_state(interaction: Interaction | None) -> dict[str, Any]:
+    if interaction is None:
+        return {}
+    state = events.snapshot(interaction, AUDITED_FIELDS)
+    # The length stands in for the text: the trail shows that it changed, not what it says.
+    state.update({name: f"[{len(getattr(interaction, name))} characters]" for name in TEXT_FIELDS})
+    return state
 
 
 def mentioned_usernames(text: str) -> list[str]:
@@ -273,8 +284,9 @@ def log_interaction(
     A note is always internal. ``@username`` in the subject or body mentions a colleague: stored, and they get an
     inbox notification linking to the customer, if they may see the customer. Attachments are size-limited
     (``GUANXI_ATTACHMENT_MAX_BYTES``). ``follow_up_id`` says which follow-up this contact completes (the followups
-    app reacts to the event). Emits ``interaction.logged`` with the customer as subject and payload
-    ``{customer_id, interaction_id, channel, direction, author_id, follow_up_id}``, with an audit entry.
+    app reacts to the event). Emits ``interaction.logged`` with the interaction as subject and payload
+    ``{customer_id, interaction_id, channel, direction, author_id, follow_up_id}``, with an audit entry (the
+    subject, body and outcome are not copied into the audit trail, only their lengths).
     """
     customer = _customer_for_logging(actor, customer_id)
     attachments = list(attachments)
@@ -313,7 +325,7 @@ def log_interaction(
 def _record_logged(interaction: Interaction, customer: Customer, actor: User | None, follow_up_id: int | None) -> None:
     events.record(
         "interaction.logged",
-        subject=customer,
+        subject=interaction,
         actor=actor,
         payload={
             "customer_id": customer.pk,
@@ -324,7 +336,7 @@ def _record_logged(interaction: Interaction, customer: Customer, actor: User | N
             "follow_up_id": follow_up_id,
         },
         audit_action="create",
-        changes=events.diff({}, events.snapshot(interaction, AUDITED_FIELDS)),
+        changes=events.diff({}, _audit_state(interaction)),
     )
 
 
@@ -333,7 +345,7 @@ def update_interaction(*, actor: User, interaction_id: int, version: int | None,
     """Change the author's own interaction; only the fields in ``data`` change (EDITABLE_FIELDS).
 
     A stale ``version`` is a 409 (StaleVersion). Newly mentioned colleagues are notified. Emits
-    ``interaction.updated`` (customer as subject) with the field changes in the audit entry.
+    ``interaction.updated`` with the field changes in the audit entry.
     """
     interaction = _own_interaction(actor, interaction_id)
     check_version(interaction, version)
@@ -343,7 +355,7 @@ def update_interaction(*, actor: User, interaction_id: int, version: int | None,
             _("The interaction is not valid."), **{name: [_("This field cannot be changed.")] for name in unknown}
         )
     data = _clean(dict(data))
-    before = events.snapshot(interaction, AUDITED_FIELDS)
+    before = _audit_state(interaction)
     for name, value in data.items():
         setattr(interaction, name, value)
     _require_content(interaction, has_attachments=interaction.attachments.exists())
@@ -353,11 +365,11 @@ def update_interaction(*, actor: User, interaction_id: int, version: int | None,
     _apply_mentions(interaction, customer, actor)
     events.record(
         "interaction.updated",
-        subject=customer,
+        subject=interaction,
         actor=actor,
         payload={"customer_id": customer.pk, "interaction_id": interaction.pk, "version": interaction.version},
         audit_action="update",
-        changes=events.diff(before, events.snapshot(interaction, AUDITED_FIELDS)),
+        changes=events.diff(before, _audit_state(interaction)),
     )
     return interaction
 
@@ -366,28 +378,26 @@ def update_interaction(*, actor: User, interaction_id: int, version: int | None,
 def delete_interaction(*, actor: User, interaction_id: int, version: int | None) -> None:
     """Delete the author's own interaction (admins: any they can see) with its attachments' files.
 
-    A stale ``version`` is a 409. Emits ``interaction.deleted`` (customer as subject) with an audit entry.
+    A stale ``version`` is a 409. Emits ``interaction.deleted`` with an audit entry.
     """
     interaction = _own_interaction(actor, interaction_id, for_delete=True)
     check_version(interaction, version)
-    customer = interaction.customer
-    before = events.snapshot(interaction, AUDITED_FIELDS)
-    interaction.delete()  # the attachments' files go after commit (handlers.on_attachment_deleted)
     events.record(
         "interaction.deleted",
-        subject=customer,
+        subject=interaction,
         actor=actor,
-        payload={"customer_id": customer.pk, "interaction_id": interaction_id},
+        payload={"customer_id": interaction.customer_id, "interaction_id": interaction.pk},
         audit_action="delete",
-        changes=events.diff(before, {}),
+        changes=events.diff(_audit_state(interaction), {}),
     )
+    interaction.delete()  # the attachments' files go after commit (handlers.on_attachment_deleted)
 
 
 @transaction.atomic
 def add_attachment(*, actor: User, interaction_id: int, upload: Any) -> Attachment:
     """Attach a file to the author's own interaction (size limit ``GUANXI_ATTACHMENT_MAX_BYTES``: 413
     ``attachment_too_large``; an empty file or a name with folders or control characters: 422).
-    Emits ``interaction.attachment_added`` (customer as subject) with an audit entry."""
+    Emits ``interaction.attachment_added`` with an audit entry."""
     interaction = _own_interaction(actor, interaction_id)
     if interaction.attachments.count() >= MAX_ATTACHMENTS:
         raise AttachmentInvalid(
@@ -405,7 +415,7 @@ def add_attachment(*, actor: User, interaction_id: int, upload: Any) -> Attachme
 def _record_attachment(interaction: Interaction, attachment: Attachment, actor: User) -> None:
     events.record(
         "interaction.attachment_added",
-        subject=interaction.customer,
+        subject=interaction,
         actor=actor,
         payload={
             "customer_id": interaction.customer_id,
@@ -414,5 +424,5 @@ def _record_attachment(interaction: Interaction, attachment: Attachment, actor: 
             "size": attachment.size,
         },
         audit_action="update",
-        changes={"attachments": [None, attachment.name]},
+        changes={"attachments": [None, f"[{attachment.size} bytes]"]},
     )
