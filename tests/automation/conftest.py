@@ -17,6 +17,7 @@ def make_rule(users):
     from guanxi.automation import services
 
     def make(trigger: str, condition: str = "", actions=None, **fields):
+        actor = fields.pop("actor", None) or users["admin"]
         data = {
             "name": fields.pop("name", f"{trigger} rule"),
             "trigger": trigger,
@@ -24,7 +25,7 @@ def make_rule(users):
             "actions": actions or [{"type": "add_tag", "tag": "touched"}],
             **fields,
         }
-        return services.create_rule(actor=fields.pop("actor", None) or users["admin"], data=data)
+        return services.create_rule(actor=actor, data=data)
 
     return make
 

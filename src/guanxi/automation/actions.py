@@ -210,13 +210,14 @@ def _next_in_round(ctx: ActionContext) -> User:
     reps = list(User.objects.filter(team_id=ctx.customer.team_id, role=User.Role.SALES, is_active=True).order_by("pk"))
     if not reps:
         raise ActionFailed(_("The customer's team has no active sales rep."))
-    last = (
-        RuleRun.objects.filter(rule=ctx.rule, status=RuleRun.Status.MATCHED, detail__has_key="assigned_to")
-        .order_by("-id")
-        .values_list("detail", flat=True)
-        .first()
-    )
-    last_id = (last or {}).get("assigned_to") or 0
+    # The rep this rule assigned last, from its recent run log (one rule's round, not the team's pool rule).
+    last_id = 0
+    recent = RuleRun.objects.filter(rule=ctx.rule, status=RuleRun.Status.MATCHED).order_by("-id")
+    for detail in recent.values_list("detail", flat=True)[:50]:
+        assigned = [a.get("assigned_to") for a in (detail or {}).get("actions", []) if a.get("assigned_to")]
+        if assigned:
+            last_id = assigned[-1]
+            break
     return next((rep for rep in reps if rep.pk > last_id), reps[0])
 
 
@@ -310,7 +311,7 @@ def _run_email(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
     from guanxi.privacy.services import may_contact
 
     customer = ctx.customer
-    if not may_contact(customer, "email"):
+    if not may_contact(customer, "email_marketing"):
         return {"sent": False, "reason": "no_consent"}
     if not customer.emails:
         return {"sent": False, "reason": "no_address"}
@@ -327,7 +328,7 @@ def _run_email(ctx: ActionContext, params: dict[str, Any]) -> dict[str, Any]:
         subject=render_template(subject, context).strip().replace("\n", " "),
         body=render_template(body, context),
         customer=customer,
-        channel="email",
+        channel="email_marketing",  # the privacy channel of marketing e-mail (privacy.Channel)
     )
     return {"sent": bool(queued), "template": template.key}
 
