@@ -229,8 +229,10 @@ def silent_customers(user, *, now=None) -> QuerySet:
             / Cast(F("score__frequency"), FloatField()),
         )
         .annotate(
+            # Each side falls back on the other (and then on the creation), so a missing one never wins.
             last_contact_at=Greatest(
-                Coalesce(F("last_order_at"), F("created_at")), Coalesce(F("last_interaction_at"), F("created_at"))
+                Coalesce(F("last_order_at"), F("last_interaction_at"), F("created_at")),
+                Coalesce(F("last_interaction_at"), F("last_order_at"), F("created_at")),
             )
         )
         .annotate(silent_days=DayNumber(Value(now)) - DayNumber(F("last_contact_at")))

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from guanxi.accounts.models import User
 from guanxi.core import access, events
 from guanxi.core.locking import bump_version, check_version
+from guanxi.customers import services as customer_services
 from guanxi.customers.errors import CustomerNotFound
 from guanxi.customers.models import Customer
 from guanxi.followups import selectors
@@ -74,6 +75,15 @@ def _check_assignee(actor, customer: Customer, assignee_id: int) -> User:
     return assignee
 
 
+def _share_if_needed(actor, customer: Customer, assignee: User) -> None:
+    """A manager who gives a follow-up to someone who cannot see the customer shares the customer with them
+    (customers.services.share_customer), so that the assignee can open it and log the contact."""
+    if not getattr(actor, "is_authenticated", False):
+        return
+    if not access.visible_customers(assignee).filter(pk=customer.pk).exists():
+        customer_services.share_customer(actor=actor, customer_id=customer.pk, user_id=assignee.pk)
+
+
 def _writable_customer(actor, customer_id: int) -> Customer:
     if actor is None or not getattr(actor, "is_authenticated", False):
         customers = access.visible_customers(None, system=True)
@@ -117,8 +127,9 @@ def create_follow_up(
 
     ``actor`` None is a system job (automation, cadences): any customer, any active assignee. Otherwise the actor
     must be able to change the customer; a rep may assign to themselves or the owner, a manager or admin to the
-    people of the customer's team. With a non-empty ``dedupe_key``, an open follow-up of the customer with that
-    key is returned instead of creating another. Emits ``follow_up.created``.
+    people of the customer's team (sharing the customer with an assignee who could not see it). With a non-empty
+    ``dedupe_key``, an open follow-up of the customer with that key is returned instead of creating another.
+    Emits ``follow_up.created``.
     """
     customer = _writable_customer(actor, customer_id)
     title = _clean_text(title, TITLE_LIMIT, "title", required=True)
@@ -142,6 +153,7 @@ def create_follow_up(
         message = _("The customer has no owner: choose who follows up.")
         raise FollowUpInvalid(message, assignee_id=[message])
     assignee = _check_assignee(actor, customer, assignee_id)
+    _share_if_needed(actor, customer, assignee)
     follow_up = FollowUp.objects.create(
         customer=customer,
         assignee=assignee,
@@ -407,7 +419,8 @@ def on_interaction_logged(event) -> None:
 @transaction.atomic
 def update_follow_up(*, actor, follow_up_id: int, version: int | None, data: dict[str, Any]) -> FollowUp:
     """Change an open follow-up: title, note, due date, priority; ``assignee_id`` (managers within the owner's
-    team, admins; reps cannot hand tasks to others). A stale ``version`` is a 409. Emits ``follow_up.updated``.
+    team, admins; reps cannot hand tasks to others; the customer is shared with an assignee who could not see it).
+    A stale ``version`` is a 409. Emits ``follow_up.updated``.
     """
     follow_up = _locked(actor, follow_up_id)
     check_version(follow_up, version)
@@ -438,6 +451,7 @@ def update_follow_up(*, actor, follow_up_id: int, version: int | None, data: dic
             raise FollowUpInvalid(message, assignee_id=[message])
         customer = Customer.objects.select_related("owner").get(pk=follow_up.customer_id)
         follow_up.assignee = _check_assignee(actor, customer, data["assignee_id"])
+        _share_if_needed(actor, customer, follow_up.assignee)
     changes = events.diff(before, _fields(follow_up))
     if not changes:
         return follow_up
