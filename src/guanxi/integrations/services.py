@@ -603,6 +603,8 @@ def queue_for_events(recorded: Sequence[Event]) -> int:
 # ------------------------------------------------------------------------------------------------ e-mail
 
 _TEXT_ENGINE = Engine(autoescape=False)
+# Consent is recorded per privacy channel; e-mail outreach needs the e-mail marketing consent.
+CONSENT_CHANNELS = {"email": "email_marketing"}
 
 
 def render_text(template: str, context: dict[str, Any]) -> str:
@@ -629,12 +631,13 @@ def send_templated_email(
     """Send a plain-text e-mail after the current transaction commits (at once when none is open).
 
     Returns False and sends nothing when ``customer`` is given and ``privacy.may_contact(customer, channel)``
-    is False (no current, granted consent), or when there is no valid address; the caller logs why. With
+    is False (no current, granted consent; ``"email"`` is the privacy channel ``email_marketing``), or when
+    there is no valid address; the caller logs why. An unknown channel is a ValueError. With
     ``context`` the subject and body are rendered as templates first (``render_text``).
     """
     from guanxi.privacy.services import may_contact
 
-    if customer is not None and not may_contact(customer, channel):
+    if customer is not None and not may_contact(customer, CONSENT_CHANNELS.get(channel, channel)):
         return False
     addresses = [to] if isinstance(to, str) else list(to)
     valid = []
