@@ -16,6 +16,7 @@ def navigation(request):
 
     if access.role_of(user) in (access.ADMIN, access.MANAGER):
         items.append(("duplicates", _("Duplicates"), reverse("customers:duplicates")))
+        items.append(("automation", _("Automation"), reverse("automation:rules")))
     if access.can_create_customers(user):
         items.append(("imports", _("Import"), reverse("imports:jobs")))
     if user.is_admin:
