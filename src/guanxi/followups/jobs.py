@@ -32,7 +32,7 @@ def mark_overdue(*, today: date | None = None, batch_size: int = 1000) -> int:
     marked = 0
     while True:
         batch = list(
-            FollowUp.objects.select_for_update()
+            FollowUp.objects.select_for_update(of=("self",))
             .filter(status=Status.OPEN, due_on__lt=today, overdue_at__isnull=True, customer__deleted_at__isnull=True)
             .order_by("pk")[:batch_size]
         )

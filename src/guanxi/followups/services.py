@@ -102,7 +102,7 @@ def _locked(actor, follow_up_id: int) -> FollowUp:
     if access.role_of(actor) not in WRITER_ROLES:
         raise FollowUpDenied(_("Your role cannot change follow-ups."))
     selectors.get_follow_up(actor, follow_up_id)  # the scope check, same answer as a read
-    return FollowUp.objects.select_for_update().select_related("customer", "policy").get(pk=follow_up_id)
+    return FollowUp.objects.select_for_update(of=("self",)).select_related("customer", "policy").get(pk=follow_up_id)
 
 
 # ------------------------------------------------------------------------------------------------ create
@@ -408,7 +408,7 @@ def on_interaction_logged(event) -> None:
     target = follow_ups.values_list("pk", flat=True).first()
     if target is None:
         return
-    follow_up = FollowUp.objects.select_for_update().select_related("policy").get(pk=target)
+    follow_up = FollowUp.objects.select_for_update(of=("self",)).select_related("policy").get(pk=target)
     if follow_up.status == Status.OPEN:
         _complete(follow_up, actor=author, interaction_id=event.subject_id, note="")
 
@@ -522,7 +522,7 @@ def update_policy(*, actor, key: str, version: int | None, data: dict[str, Any])
     """
     if access.role_of(actor) not in (access.ADMIN, access.MANAGER):
         raise FollowUpDenied(_("Only managers and admins can change cadence policies."))
-    policy = CadencePolicy.objects.select_for_update().filter(key=key).first()
+    policy = CadencePolicy.objects.select_for_update(of=("self",)).filter(key=key).first()
     if policy is None:
         selectors.get_policy(key)
     check_version(policy, version)
