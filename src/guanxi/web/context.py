@@ -14,6 +14,8 @@ def navigation(request):
     ]
     from guanxi.core import access
 
+    if access.role_of(user) in (access.ADMIN, access.MANAGER, access.SALES):
+        items.insert(2, ("followups", _("Follow-ups"), reverse("followups:list")))
     if access.role_of(user) in (access.ADMIN, access.MANAGER):
         items.append(("duplicates", _("Duplicates"), reverse("customers:duplicates")))
         items.append(("automation", _("Automation"), reverse("automation:rules")))
