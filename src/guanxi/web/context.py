@@ -16,6 +16,8 @@ def navigation(request):
 
     if access.role_of(user) in (access.ADMIN, access.MANAGER, access.SALES):
         items.insert(2, ("followups", _("Follow-ups"), reverse("followups:list")))
+    if access.can_see_personal_data(user):
+        items.insert(2, ("engagement", _("Interactions"), reverse("engagement:recent")))
     if access.role_of(user) in (access.ADMIN, access.MANAGER):
         items.append(("duplicates", _("Duplicates"), reverse("customers:duplicates")))
         items.append(("automation", _("Automation"), reverse("automation:rules")))
