@@ -105,3 +105,49 @@ def test_events_without_a_customer_are_ignored(payload):
 
     event = Event(type="x", subject_type="commerce.order", subject_id=1, payload=payload)
     assert engine.customers_of(event) == []
+
+
+def test_a_database_error_inside_an_action_leaves_the_transaction_usable(
+    users, make_customer, make_rule, quiet_playbooks
+):
+    """On PostgreSQL a failed statement aborts the transaction; the run's savepoint restores it."""
+    from django.db import connection
+
+    from guanxi.automation import actions
+
+    def broken(ctx, params):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM automation_no_such_table")
+        return {}
+
+    actions.register_action(actions.ActionType("test_broken", "broken", "", actions._clean_nothing, broken))
+    try:
+        rule = make_rule("customer.created", "", [{"type": "add_tag", "tag": "a"}, {"type": "test_broken"}])
+        customer = make_customer(users["rep"], display_name="Still here")
+    finally:
+        actions._registry.pop("test_broken")
+    run = RuleRun.objects.get(rule=rule)
+    assert run.status == "failed" and run.detail["code"] == "internal_error" and run.detail["action"] == 1
+    customer.refresh_from_db()
+    assert customer.display_name == "Still here" and tags(customer) == []
+
+
+def test_daily_rules_run_over_the_matching_customers_in_chunks(users, make_customer, make_rule, quiet_playbooks):
+    per_customer = make_rule("schedule.daily", 'region == "华东"', [{"type": "add_tag", "tag": "daily"}])
+    batched = make_rule("schedule.daily", 'region == "华东"', [{"type": "plan_return_visits"}])
+    east = [make_customer(users["rep"], display_name=f"E{n}", region="华东") for n in range(3)]
+    west = make_customer(users["rep"], display_name="W", region="西南")
+    summary = engine.run_daily()
+    assert summary[f"rule:{per_customer.pk}"] == 3 and summary[f"rule:{batched.pk}"] == 3
+    assert all(tags(c) == ["daily"] for c in east) and tags(west) == []
+    assert RuleRun.objects.filter(rule=per_customer, status="matched").count() == 3
+    (chunk,) = RuleRun.objects.filter(rule=batched)
+    assert chunk.status == "matched" and chunk.customer_id is None and chunk.detail["customers"] == 3
+    assert "planned" in chunk.detail["actions"][0]
+
+
+def test_the_daily_job_is_registered_after_scoring_and_stages():
+    from guanxi.core.schedule import daily_jobs
+
+    names = [job.name for job in daily_jobs()]
+    assert names.index("automation_daily_rules") > names.index("lifecycle_stages")
