@@ -331,9 +331,13 @@ def _claim_attempt(delivery_id: int, *, force: bool) -> tuple[WebhookDelivery, i
         now = timezone.now()
         if not force and delivery.next_attempt_at and delivery.next_attempt_at > now:
             return None
+        # The lease: until the attempt is recorded, the delivery is not due, so a duplicate task waits; if this
+        # worker dies, the delivery becomes due again when the lease ends.
+        connect, read = getattr(settings, "GUANXI_WEBHOOK_TIMEOUT", transport.DEFAULT_TIMEOUT)
+        lease_until = now + timedelta(seconds=connect + read + 60)
         claimed = WebhookDelivery.objects.filter(
             pk=delivery_id, attempts=delivery.attempts, status__in=[Status.PENDING, Status.RETRYING]
-        ).update(attempts=F("attempts") + 1)
+        ).update(attempts=F("attempts") + 1, next_attempt_at=lease_until)
         if claimed != 1:
             return None
         delivery.attempts += 1
@@ -397,7 +401,7 @@ def _record_outcome(
     *,
     permanent: bool,
 ) -> WebhookDelivery:
-    delivery = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery_id)
     now = timezone.now()
     WebhookAttempt.objects.create(
         delivery=delivery,
