@@ -45,7 +45,7 @@ def interactions(user, customer, *, before, limit):
     if not access.can_see_personal_data(user):
         return []
     rows = _older(Interaction.objects.filter(customer=customer), "occurred_at", before)
-    rows = rows.select_related("author").prefetch_related("attachments", "mentions").order_by("-occurred_at", "-id")
+    rows = rows.select_related("author").prefetch_related("attachments").order_by("-occurred_at", "-id")
     return [interaction_item(i) for i in rows[:limit]]
 
 
