@@ -57,6 +57,8 @@ def test_an_unknown_field_names_the_known_ones_and_the_closest():
         ("profiling_opt_out == 1", 22),
         ("orders", 1),
         ("orders < null", 10),
+        ("tier < orders", 6),
+        ("tags == region", 6),
     ],
 )
 def test_type_mismatches_are_refused_with_their_position(text, column):
@@ -198,8 +200,15 @@ def _names(people, text):
         ("p_alive = null", {"No orders", "One order", "Opted out"}),
         ("p_alive != null and clv > 100", {"Many orders"}),
         ('tier != "A"', set()),
+        ("first_order_days > last_order_days", {"Many orders"}),
+        ("first_order_days == last_order_days", {"One order", "Opted out"}),
+        ("first_order_days != last_order_days", {"Many orders"}),
+        ("orders_12m < orders", {"Many orders"}),
         ('(tier == "A" or orders == 0) and region == "East"', {"No orders", "Many orders"}),
-        ("stage = null and funnel_stage = null", {"No orders", "One order", "Many orders", "Opted out"}),
+        (
+            'stage == "potential" and funnel_stage == "awareness"',
+            {"No orders", "One order", "Many orders", "Opted out"},
+        ),
     ],
 )
 def test_each_operator_decides_in_sql(people, text, expected):

@@ -114,7 +114,7 @@ class DaysBetween(Func):
     def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL and anything else with intervals
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
-        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)", [*end_params, *start_params]
+        return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)::double precision", [*end_params, *start_params]
 
     def as_sqlite(self, compiler, connection, **extra_context):
         end, end_params = compiler.compile(self.source_expressions[0])
@@ -134,6 +134,7 @@ _GRAMMAR = r"""
          | atom
 ?atom: "(" or_expr ")"
      | FIELD OP value                              -> compare
+     | FIELD OP FIELD                              -> compare_fields
      | FIELD _IN "(" value ("," value)* ","? ")"   -> member
      | FIELD _NOT _IN "(" value ("," value)* ","? ")" -> not_member
      | FIELD _BETWEEN value _AND value            -> between
@@ -316,6 +317,26 @@ class _Build(Transformer):
             value = self._check_value(info, literal)
         return ("cmp", info.name, operator, value)
 
+    def compare_fields(self, left_token, op, right_token):
+        left, right = self._field(left_token), self._field(right_token)
+        operator = "==" if op.value == "=" else op.value
+        ordering = operator in ("<", "<=", ">", ">=")
+        if left.type != right.type or left.type == SET or (ordering and left.type != NUMBER):
+            raise RuleError(
+                _("Type mismatch at %(where)s: %(left)s and %(right)s cannot be compared with %(op)s.")
+                % {
+                    "where": _where(self.text, op.line, op.column),
+                    "left": left.name,
+                    "right": right.name,
+                    "op": operator,
+                },
+                line=op.line,
+                column=op.column,
+                token=op.value,
+                field=right.name,
+            )
+        return ("cmp_fields", left.name, operator, right.name)
+
     def _members(self, field_token, literals):
         info = self._field(field_token)
         return info, tuple(self._check_value(info, literal, allow_null=False) for literal in literals)
@@ -494,6 +515,13 @@ def _compile(node: tuple, model) -> Q:
     name = node[1]
     info = _fields[name]
     column = _alias(name)
+    if kind == "cmp_fields":
+        _, _, operator, other = node
+        lookup = {"==": "exact", "!=": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}[operator]
+        compared = Q(**{f"{column}__{lookup}": F(_alias(other))})
+        if operator == "!=":
+            compared = ~compared
+        return compared & _not_null(name) & _not_null(other)
     if kind == "has":
         return _set_q(model, info, node[2])
     if kind == "in":

@@ -165,3 +165,53 @@ def register_fields() -> None:
         expression="lifecycle__funnel_stage",
         examples=("consideration", "purchase"),
     )
+
+
+def _interactions():
+    from django.apps import apps
+
+    try:
+        return apps.get_model("engagement", "Interaction")
+    except LookupError:  # the engagement app is not installed
+        return None
+
+
+def _contacted(ctx):
+    from django.db.models import Exists, OuterRef
+
+    interaction = _interactions()
+    if interaction is None:
+        return Value(False)
+    return Exists(interaction._default_manager.filter(customer_id=OuterRef("pk"), occurred_at__lte=ctx.now))
+
+
+def _contacted_after_purchase(ctx):
+    from django.apps import apps
+    from django.db.models import Exists, OuterRef
+
+    interaction = _interactions()
+    if interaction is None:
+        return Value(False)
+    order = apps.get_model("commerce", "Order")
+    earlier_order = order._default_manager.filter(
+        customer_id=OuterRef(OuterRef("pk")), ordered_at__lt=OuterRef("occurred_at")
+    )
+    return Exists(
+        interaction._default_manager.filter(customer_id=OuterRef("pk"), occurred_at__lte=ctx.now).filter(
+            Exists(earlier_order)
+        )
+    )
+
+
+def register_contact_fields() -> None:
+    """Fields over engagement's interactions, used by the funnel (consideration, support)."""
+    register_field(
+        "contacted", type=BOOLEAN, label=_("Has any logged interaction"), expression=_contacted, examples=(True,)
+    )
+    register_field(
+        "contacted_after_purchase",
+        type=BOOLEAN,
+        label=_("Has an interaction after their first order"),
+        expression=_contacted_after_purchase,
+        examples=(True,),
+    )

@@ -100,7 +100,7 @@ class StageTransition(AppendOnlyModel):
     to_stage = models.CharField(_("to"), max_length=32)
     at = models.DateTimeField(_("at"), db_index=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
-    facts = models.JSONField(_("facts"), default=dict, blank=True)
+    facts = models.JSONField(_("facts"), null=True, blank=True, default=dict)
     source = models.CharField(_("source"), max_length=12, choices=Source.choices)
     event = models.ForeignKey("core.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
