@@ -338,3 +338,28 @@ def test_merge_moves_follow_ups_and_export_lists_them(users, customer, make_cust
     assert [r["title"] for r in rows] == ["From the duplicate"]
     assert personal_data.erasers()["follow_ups"](customer, ["Zhang"]) == 1
     assert FollowUp.objects.get(pk=task.pk).title == "Follow-up"
+
+
+# ------------------------------------------------------------------------------------ owner changes
+
+
+def test_a_new_owner_takes_over_the_open_follow_ups(users, customer, follow_up):
+    from guanxi.ownership import services as ownership
+
+    task = follow_up()
+    ownership.assign_customer(actor=users["manager"], customer_id=customer.pk, user_id=users["rep2"].pk, note="")
+    task.refresh_from_db()
+    assert task.assignee == users["rep2"] and task.status == "open"
+    assert Event.objects.filter(type="follow_up.updated", payload__reason="handed_over").count() == 1
+
+
+def test_a_release_to_the_pool_cancels_the_open_follow_ups(users, customer, follow_up):
+    from guanxi.ownership import services as ownership
+
+    task = follow_up()
+    kept = follow_up(title="Manager's own", assignee_id=users["manager"].pk, actor=users["manager"])
+    ownership.release_customer(actor=users["rep"], customer_id=customer.pk, note="")
+    task.refresh_from_db()
+    kept.refresh_from_db()
+    assert task.status == "cancelled"
+    assert kept.status == "open"  # the manager still sees the customer in their team's pool

@@ -16,10 +16,13 @@ class FollowupsConfig(AppConfig):
         from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.engagement.timeline import TimelineSource, register_source
-        from guanxi.followups import panels, personal, services
+        from guanxi.followups import handlers, panels, personal, services
 
         # Logging a contact completes the follow-up it was for, in the same transaction.
         events.subscribe("interaction.logged", services.on_interaction_logged)
+        # A customer's new owner takes over the follow-ups the previous one can no longer see.
+        events.subscribe("customer.owner_changed", handlers.on_owner_changed)
+        events.subscribe("customer.updated", handlers.on_customer_updated)
         # A merge moves the loser's follow-ups onto the survivor (undo moves them back).
         register_related("followups.FollowUp", on_merge="move")
         personal_data.register_exporter("follow_ups", personal.export_follow_ups)

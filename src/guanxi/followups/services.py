@@ -413,6 +413,55 @@ def on_interaction_logged(event) -> None:
         _complete(follow_up, actor=author, interaction_id=event.subject_id, note="")
 
 
+@transaction.atomic
+def hand_over_follow_ups(*, customer_id: int, actor=None) -> int:
+    """After a customer changed owner: give each open follow-up whose assignee can no longer see the customer to
+    the new owner, or cancel it when the customer went back to the pool. Returns how many changed.
+
+    Emits ``follow_up.updated`` (reason ``handed_over``) or ``follow_up.cancelled`` for each.
+    """
+    customer = Customer.objects.select_related("owner").filter(pk=customer_id).first()
+    if customer is None:
+        return 0
+    sees: dict[int, bool] = {}
+    changed = 0
+    follow_ups = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("assignee", "policy")
+        .filter(customer_id=customer_id, status=Status.OPEN)
+    )
+    for follow_up in follow_ups:
+        assignee = follow_up.assignee
+        if assignee.pk not in sees:
+            sees[assignee.pk] = (
+                assignee.is_active and access.visible_customers(assignee).filter(pk=customer_id).exists()
+            )
+        if sees[assignee.pk]:
+            continue
+        before = _fields(follow_up)
+        owner = customer.owner if customer.owner_id and customer.owner.is_active else None
+        if owner is not None:
+            follow_up.assignee = owner
+            event_type, extra = "follow_up.updated", {"reason": "handed_over", "changed": ["assignee_id"]}
+        else:
+            follow_up.status = Status.CANCELLED
+            follow_up.completed_at = timezone.now()
+            follow_up.completion_note = _("The customer went back to the pool.")
+            event_type, extra = "follow_up.cancelled", {"reason": "returned_to_pool"}
+        bump_version(follow_up)
+        follow_up.save()
+        events.record(
+            event_type,
+            subject=follow_up,
+            actor=actor,
+            payload=_payload(follow_up, **extra),
+            audit_action="update",
+            changes=events.diff(before, _fields(follow_up)),
+        )
+        changed += 1
+    return changed
+
+
 # ----------------------------------------------------------------------------------- update and cancel
 
 
