@@ -73,6 +73,17 @@ def test_two_clicks_form_then_save_refreshes_the_timeline(users, customers, brow
     from guanxi.core.models import Event
 
     assert Event.objects.get(type="interaction.logged").payload["follow_up_id"] == 5
+    # The filters come back all checked (the refreshed timeline shows every kind).
+    assert 'id="timeline-filters"' in html and "timeline-kind-orders" in html
+
+
+def test_without_javascript_saving_goes_back_to_the_customer_page(users, customers, browser_for):
+    cid = customers["rep"].pk
+    response = browser_for(users["rep"]).post(
+        f"/interactions/customers/{cid}/log/", {"channel": "visit", "direction": "outbound", "subject": "Site visit"}
+    )
+    assert response.status_code == 302 and response["Location"] == f"/customers/{cid}/"
+    assert Interaction.objects.get().channel == "visit"
 
 
 def test_invalid_form_comes_back_into_the_form_slot(users, customers, browser_for):

@@ -36,6 +36,7 @@ from guanxi.notifications.services import notify
 
 DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
+MAX_MENTIONS = 20  # each mention costs a visibility check; a note to more colleagues is a broadcast, not a mention
 BODY_LIMIT = 20_000
 MAX_DURATION_SECONDS = 7 * 24 * 3600
 # Clocks drift; an interaction is something that happened, so more than this in the future is a mistake.
@@ -151,7 +152,7 @@ def mentioned_usernames(text: str) -> list[str]:
 def _apply_mentions(interaction: Interaction, customer: Customer, actor: User | None) -> list[User]:
     """Store who the interaction mentions and notify the newly mentioned. Only active colleagues who may see the
     customer's personal data count: a mention never reveals a customer to someone outside its scope."""
-    names = mentioned_usernames(f"{interaction.subject}\n{interaction.body}")
+    names = mentioned_usernames(f"{interaction.subject}\n{interaction.body}")[:MAX_MENTIONS]
     candidates = User.objects.filter(username__in=names, is_active=True) if names else User.objects.none()
     allowed = [
         user

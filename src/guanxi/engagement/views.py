@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -89,6 +89,8 @@ def log(request, customer_id: int):
                 if name in form.fields and isinstance(problems, list):
                     form.add_error(name, problems)
         else:
+            if not request.htmx:  # without JavaScript: back to the customer page
+                return redirect("customers:detail", customer.pk)
             context = panels.timeline_context(request.user, customer)
             context.update(customer=customer, clear_form=True)
             return render(request, "engagement/_timeline.html", context)
