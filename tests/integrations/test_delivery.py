@@ -278,3 +278,22 @@ def test_a_failure_report_does_not_report_itself(users, receiver, fast_retries):
         services.deliver(failing.pk, force=True)
     assert Event.objects.filter(type="webhook.delivery_failed").count() == 1
     assert not WebhookDelivery.objects.filter(event_id__in=Event.objects.filter(type="webhook.delivery_failed"))
+
+
+def test_erasing_a_customer_empties_the_deliveries_about_them(endpoint, users, make_customer):
+    from guanxi.privacy import services as privacy
+
+    customer = make_customer(users["rep"], display_name="Ada Lovelace")
+    other = make_customer(users["rep"], display_name="Grace")
+    about = WebhookDelivery.objects.get(event_type="customer.created", payload__subject_id=customer.pk)
+    direct = services.queue_webhook(endpoint=endpoint, event_type="x.y", payload={"customer_id": customer.pk})
+    kept = WebhookDelivery.objects.get(event_type="customer.created", payload__subject_id=other.pk)
+
+    privacy.erase_customer(actor=users["admin"], customer_id=customer.pk, reason="request")
+
+    for delivery in (about, direct):
+        delivery.refresh_from_db()
+        assert delivery.payload["erased"] is True and delivery.status == WebhookDelivery.Status.FAILED
+        assert "Ada" not in json.dumps(delivery.payload)
+    kept.refresh_from_db()
+    assert kept.payload["subject_id"] == other.pk and kept.status == WebhookDelivery.Status.PENDING
