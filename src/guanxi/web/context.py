@@ -18,6 +18,8 @@ def navigation(request):
         items.insert(2, ("followups", _("Follow-ups"), reverse("followups:list")))
     if access.can_see_personal_data(user):
         items.insert(2, ("engagement", _("Interactions"), reverse("engagement:recent")))
+    if access.role_of(user) in (access.ADMIN, access.MANAGER, access.ANALYST, access.SALES):
+        items.append(("lifecycle", _("Lifecycle"), reverse("lifecycle:overview")))
     if access.role_of(user) in (access.ADMIN, access.MANAGER):
         items.append(("duplicates", _("Duplicates"), reverse("customers:duplicates")))
         items.append(("automation", _("Automation"), reverse("automation:rules")))
