@@ -55,12 +55,12 @@ def test_a_chain_of_rules_stops_at_the_depth_limit(users, make_customer, make_ru
         for n in range(1, engine.MAX_DEPTH + 3)
     ]
     customers.change_tags(actor=users["rep"], customer_id=customer.pk, add=["t0"])
-    # The sixth rule in a row is refused where the chain is already MAX_DEPTH deep ...
-    depth_guarded = RuleRun.objects.filter(status="loop_guarded", detail__reason="depth_limit")
-    assert depth_guarded.filter(rule=rules[engine.MAX_DEPTH], detail__depth=engine.MAX_DEPTH).exists()
-    # ... and no run is ever deeper; the rules after it run from a shallower event of the same chain instead.
+    # Rules 1-5 run one inside the other; the sixth is refused where the chain is MAX_DEPTH deep.
+    assert tags(customer) == [f"t{n}" for n in range(engine.MAX_DEPTH + 1)]
+    guarded = RuleRun.objects.get(rule=rules[engine.MAX_DEPTH], status="loop_guarded", detail__reason="depth_limit")
+    assert guarded.detail["depth"] == engine.MAX_DEPTH
+    assert not RuleRun.objects.filter(rule__in=rules[engine.MAX_DEPTH :], status="matched").exists()
     assert max(run.detail["depth"] for run in RuleRun.objects.filter(status="matched")) == engine.MAX_DEPTH
-    assert tags(customer) == [f"t{n}" for n in range(engine.MAX_DEPTH + 3)]
 
 
 def test_a_failing_action_rolls_back_its_run_only_and_is_logged(users, make_customer, make_rule, quiet_playbooks):
@@ -151,3 +151,24 @@ def test_the_daily_job_is_registered_after_scoring_and_stages():
 
     names = [job.name for job in daily_jobs()]
     assert names.index("automation_daily_rules") > names.index("lifecycle_stages")
+
+
+def test_all_rules_of_a_trigger_decide_in_one_query_over_mixed_fields(users, make_customer, make_rule, quiet_playbooks):
+    from guanxi.automation.engine import compile_rule, matching_many
+
+    rules = [
+        make_rule("customer.updated", "orders > 0", name="buyers"),
+        make_rule("customer.updated", 'tags has "vip" and not (region == "华东")', name="vip outside east"),
+        make_rule("customer.updated", "", name="everyone"),
+    ]
+    plain = make_customer(users["rep"], display_name="plain", region="华东", tags=["vip"])
+    vip = make_customer(users["rep"], display_name="vip", region="西南", tags=["vip"])
+    gone = make_customer(users["rep"], display_name="gone")
+    customers.delete_customer(actor=users["rep"], customer_id=gone.pk)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        found = matching_many([compile_rule(r) for r in rules], [plain.pk, vip.pk, gone.pk])
+    assert len(queries) == 1
+    assert found == {rules[0].pk: set(), rules[1].pk: {vip.pk}, rules[2].pk: {plain.pk, vip.pk}}

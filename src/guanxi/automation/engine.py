@@ -27,6 +27,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.db.models import BooleanField, Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,20 +110,6 @@ def customers_of(event: Event) -> list[int]:
     return []
 
 
-def matching(compiled: CompiledRule, customer_ids: Iterable[int], *, base=None) -> set[int]:
-    """The customers among ``customer_ids`` that are live and meet the rule's condition (a query per chunk)."""
-    ids = sorted(set(customer_ids))
-    found: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        customers = (base if base is not None else Customer.objects.filter(deleted_at__isnull=True)).filter(
-            pk__in=ids[start : start + CHUNK]
-        )
-        if compiled.parsed is not None:
-            customers = rule_language().filter_customers(customers, compiled.parsed)
-        found.update(customers.values_list("pk", flat=True))
-    return found
-
-
 # ----------------------------------------------------------------------------------------------- event reactions
 
 
@@ -131,7 +118,12 @@ def on_event(event: Event) -> None:
 
 
 def on_events(recorded: Sequence[Event]) -> None:
-    """The batch form: every event of one type (``record_many``, ``dispatch``), one condition query per rule."""
+    """The batch form: every event of one type (``record_many``, ``dispatch``).
+
+    All rules of the trigger decide their conditions on the state the event left, in one query, before any of
+    them acts; then the matched ones run in position order, each customer in event order. Skipped and
+    loop-guarded runs are written with one insert.
+    """
     if not recorded:
         return
     event_type = recorded[0].type
@@ -143,37 +135,61 @@ def on_events(recorded: Sequence[Event]) -> None:
     pairs = [(event, customer_id) for event in recorded for customer_id in customers_of(event)]
     if not pairs:
         return
-    today = timezone.localdate()
+    chain, quiet = _chain.get(), []
+    candidates: dict[int, list[tuple[Event, int]]] = {}
     for compiled in compiled_rules:
-        _evaluate(compiled, pairs, today)
-
-
-def _evaluate(compiled: CompiledRule, pairs: list[tuple[Event, int]], today: date) -> None:
-    rule, chain = compiled.rule, _chain.get()
-    quiet: list[RuleRun] = []  # skipped and loop-guarded runs, written in one insert
-    candidates: list[tuple[Event, int]] = []
-    for event, customer_id in pairs:
-        if (rule.pk, customer_id) in chain.pairs or chain.depth >= MAX_DEPTH:
-            reason = "same_rule_and_customer" if (rule.pk, customer_id) in chain.pairs else "depth_limit"
-            quiet.append(
-                _run(rule, event, customer_id, RuleRun.Status.LOOP_GUARDED, {"reason": reason, "depth": chain.depth})
-            )
-        else:
-            candidates.append((event, customer_id))
-    if compiled.error and candidates:
-        quiet += [
-            _run(rule, event, cid, RuleRun.Status.FAILED, {"error": compiled.error, "code": "invalid_rule"})
-            for event, cid in candidates
-        ]
-        candidates = []
-    matched = matching(compiled, [cid for _e, cid in candidates]) if candidates else set()
-    for event, customer_id in candidates:
-        if customer_id in matched:
-            run_actions(rule, customer_id, event=event, today=today)
-        else:
-            quiet.append(_run(rule, event, customer_id, RuleRun.Status.SKIPPED, {}))
+        rule = compiled.rule
+        for event, customer_id in pairs:
+            if (rule.pk, customer_id) in chain.pairs or chain.depth >= MAX_DEPTH:
+                reason = "same_rule_and_customer" if (rule.pk, customer_id) in chain.pairs else "depth_limit"
+                detail = {"reason": reason, "depth": chain.depth}
+                quiet.append(_run(rule, event, customer_id, RuleRun.Status.LOOP_GUARDED, detail))
+            elif compiled.error:
+                detail = {"error": compiled.error, "code": "invalid_rule"}
+                quiet.append(_run(rule, event, customer_id, RuleRun.Status.FAILED, detail))
+            else:
+                candidates.setdefault(rule.pk, []).append((event, customer_id))
+    live = [c for c in compiled_rules if c.rule.pk in candidates]
+    matched = matching_many(live, {cid for found in candidates.values() for _e, cid in found}) if live else {}
+    today = timezone.localdate()
+    for compiled in live:
+        for event, customer_id in candidates[compiled.rule.pk]:
+            if customer_id in matched[compiled.rule.pk]:
+                run_actions(compiled.rule, customer_id, event=event, today=today)
+            else:
+                quiet.append(_run(compiled.rule, event, customer_id, RuleRun.Status.SKIPPED, {}))
     if quiet:
         RuleRun.objects.bulk_create(quiet)
+
+
+def matching_many(compiled_rules: Sequence[CompiledRule], customer_ids: Iterable[int]) -> dict[int, set[int]]:
+    """For each rule, the live customers among ``customer_ids`` meeting its condition: one query per chunk of
+    customers for all the rules (a CASE per rule over the fields they use)."""
+    language = rule_language()
+    found: dict[int, set[int]] = {c.rule.pk: set() for c in compiled_rules}
+    conditional = [c for c in compiled_rules if c.parsed is not None]
+    used: set[str] = set()
+    for compiled in conditional:
+        used |= compiled.parsed.fields
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        customers = Customer.objects.filter(deleted_at__isnull=True, pk__in=chunk)
+        flags = {
+            f"rule_{c.rule.pk}": Case(
+                When(language.condition(c.parsed, model=Customer), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+            for c in conditional
+        }
+        if flags:
+            customers = language.with_fields(customers.order_by(), used).annotate(**flags)
+        for row in customers.values("pk", *flags):
+            for compiled in compiled_rules:
+                if compiled.parsed is None or row[f"rule_{compiled.rule.pk}"]:
+                    found[compiled.rule.pk].add(row["pk"])
+    return found
 
 
 def _run(rule: Rule, event: Event | None, customer_id: int | None, status: str, detail: dict) -> RuleRun:
