@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from standardwebhooks import Webhook
+from urllib3.exceptions import NewConnectionError
 
 from guanxi.integrations.errors import DestinationRefused
 
@@ -177,44 +178,43 @@ def _host_header(destination: Destination) -> str:
     return host if destination.port == default else f"{host}:{destination.port}"
 
 
+def _connect_failed(exc: requests.RequestException) -> bool:
+    """True when no connection was made, so nothing was sent and the next checked address may be tried."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 def post(destination: Destination, *, headers: dict[str, str], body: str) -> Outcome:
-    """POST ``body`` to the first checked address of ``destination``. Never follows redirects (a 3xx fails);
-    a network error or timeout is an outcome, not an exception."""
+    """POST ``body`` to the checked addresses of ``destination`` in order, moving on only when a connection
+    could not be made (nothing was sent). Never follows redirects (a 3xx fails); a network error or timeout is
+    an outcome, not an exception. ``GUANXI_WEBHOOK_CA_BUNDLE`` names extra CA certificates (a private CA)."""
     timeout = tuple(getattr(settings, "GUANXI_WEBHOOK_TIMEOUT", DEFAULT_TIMEOUT))
     session = requests.Session()
     session.trust_env = False  # no proxies from the environment: we connect to the address we checked
+    session.verify = getattr(settings, "GUANXI_WEBHOOK_CA_BUNDLE", None) or True
     session.mount("http://", _PinnedAdapter(destination.host))
     session.mount("https://", _PinnedAdapter(destination.host))
     started = time.monotonic()
     outcome = Outcome()
     try:
-        response = session.post(
-            _pinned_url(destination, destination.addresses[0]),
-            data=body.encode("utf-8"),
-            headers={**headers, "Host": _host_header(destination)},
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        )
-        try:
-            outcome.status_code = response.status_code
-            raw = b""
+        for index, address in enumerate(destination.addresses):
             try:
-                for chunk in response.iter_content(1024):
-                    raw += chunk
-                    if len(raw) >= EXCERPT_CHARS * 4:  # enough for 500 characters in any UTF-8 text
-                        break
-            except requests.RequestException:  # the status line decides; a body cut short is only an excerpt
-                pass
-            outcome.response_excerpt = raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_CHARS]
-        finally:
-            response.close()
-        if 300 <= response.status_code < 400:
-            outcome.error = _("Redirect to %(location)s not followed.") % {
-                "location": response.headers.get("location", "?")[:300]
-            }
-        elif not 200 <= response.status_code < 300:
-            outcome.error = _("The receiver answered HTTP %(status)s.") % {"status": response.status_code}
+                response = session.post(
+                    _pinned_url(destination, address),
+                    data=body.encode("utf-8"),
+                    headers={**headers, "Host": _host_header(destination)},
+                    timeout=timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                if index + 1 < len(destination.addresses) and _connect_failed(exc):
+                    continue
+                raise
+            _read_answer(response, outcome)
+            break
     except requests.Timeout:
         outcome.error = _("Timed out (connect %(connect)s s, read %(read)s s).") % {
             "connect": timeout[0],
@@ -226,3 +226,25 @@ def post(destination: Destination, *, headers: dict[str, str], body: str) -> Out
         session.close()
     outcome.duration_ms = int((time.monotonic() - started) * 1000)
     return outcome
+
+
+def _read_answer(response: requests.Response, outcome: Outcome) -> None:
+    try:
+        outcome.status_code = response.status_code
+        raw = b""
+        try:
+            for chunk in response.iter_content(1024):
+                raw += chunk
+                if len(raw) >= EXCERPT_CHARS * 4:  # enough for 500 characters in any UTF-8 text
+                    break
+        except requests.RequestException:  # the status line decides; a body cut short is only an excerpt
+            pass
+        outcome.response_excerpt = raw.decode(response.encoding or "utf-8", errors="replace")[:EXCERPT_CHARS]
+    finally:
+        response.close()
+    if 300 <= response.status_code < 400:
+        outcome.error = _("Redirect to %(location)s not followed.") % {
+            "location": response.headers.get("location", "?")[:300]
+        }
+    elif not 200 <= response.status_code < 300:
+        outcome.error = _("The receiver answered HTTP %(status)s.") % {"status": response.status_code}
