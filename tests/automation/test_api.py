@@ -138,3 +138,18 @@ def test_help_lists_triggers_actions_and_fields(users, api):
     assert "customer.stage_changed" in {t["key"] for t in body["triggers"]}
     assert "send_email" in {a["key"] for a in body["actions"]}
     assert {"tier", "stage", "p_alive"} <= {f["key"] for f in body["fields"]}
+
+
+def test_list_query_counts_do_not_grow_with_rules_or_runs(users, api, make_customer, django_assert_max_num_queries):
+    from guanxi.customers import services as customers
+
+    client = api(users["admin"])
+    for n in range(5):
+        client.post("/api/v1/automation/rules", {**RULE, "name": f"r{n}"}, content_type=JSON)
+    customer = make_customer(users["rep"])
+    customers.change_tags(actor=users["rep"], customer_id=customer.pk, add=["hot"])
+    with django_assert_max_num_queries(6):
+        assert client.get("/api/v1/automation/rules?limit=200").status_code == 200
+    with django_assert_max_num_queries(6):
+        body = client.get("/api/v1/automation/runs?limit=200").json()
+    assert body["total"] >= 5
