@@ -9,6 +9,9 @@ from guanxi.accounts.models import Team, User
 from guanxi.commerce.models import Order, OrderLine, Product
 from guanxi.core.models import AuditEntry, Event
 from guanxi.customers.models import Customer
+from guanxi.engagement.models import Interaction
+from guanxi.followups.models import FollowUp
+from guanxi.lifecycle.models import CustomerStage, StageTransition
 
 pytestmark = pytest.mark.slow
 
@@ -18,7 +21,9 @@ def test_demo_company_is_complete_and_matches_the_cdnow_sample():
     today = date(2026, 11, 23)
     summary = demo.load(seed=7, today=today)
     purchases = demo.read_cdnow()
-    assert summary["customers"] == Customer.objects.count() == len({row[0] for row in purchases}) == 2357
+    buyers = Customer.objects.filter(orders__isnull=False).distinct().count()
+    assert buyers == len({row[0] for row in purchases}) == 2357
+    assert summary["customers"] == Customer.objects.count() == 2357 + demo.LEADS
     assert summary["orders"] == Order.objects.count() == len(purchases) == 6919
     assert Team.objects.count() == 3
     roles = dict(User.objects.values_list("role").annotate(n=Count("id")))
@@ -35,7 +40,7 @@ def test_demo_company_is_complete_and_matches_the_cdnow_sample():
     # Both languages' names, and every customer's trail as if created one by one.
     names = list(Customer.objects.values_list("display_name", flat=True))
     assert any(demo_has_cjk(n) for n in names) and any(n.isascii() for n in names)
-    assert Event.objects.filter(type="customer.created").count() == 2357
+    assert Event.objects.filter(type="customer.created").count() == 2357 + demo.LEADS
     assert AuditEntry.objects.filter(subject_type="commerce.order").count() == 6919
     _check_catalogue_and_lines()
 
@@ -85,7 +90,7 @@ def demo_has_cjk(text):
 @pytest.mark.django_db
 def test_demo_is_deterministic_for_a_seed_and_refuses_a_full_database():
     demo.load(seed=3, today=date(2026, 1, 1), limit=150)
-    assert Customer.objects.count() == 150
+    assert Customer.objects.filter(orders__isnull=False).distinct().count() == 150
     first = list(Customer.objects.order_by("id").values_list("display_name", "phones", "owner__username")[:50])
     first_lines = _lines()
     with pytest.raises(RuntimeError):
@@ -109,3 +114,43 @@ def _lines():
             "order__external_id", "product__sku", "quantity", "unit_price"
         )
     )
+
+
+@pytest.mark.django_db
+def test_demo_relationship_history_covers_every_channel_follow_up_state_and_a_consistent_stage_history():
+    today = date(2026, 11, 23)
+    demo.load(seed=5, today=today, limit=400)
+    assert set(Interaction.objects.values_list("channel", flat=True)) == set(Interaction.Channel.values)
+    assert not Interaction.objects.filter(occurred_at__date__gt=today).exists()
+    open_tasks = FollowUp.objects.filter(status=FollowUp.Status.OPEN)
+    assert open_tasks.filter(due_on__lt=today).exists()  # overdue
+    assert open_tasks.filter(due_on=today).exists()
+    assert open_tasks.filter(due_on__gt=today).exists()
+    done = FollowUp.objects.filter(status=FollowUp.Status.DONE)
+    assert done.exists()
+    for follow_up in done.select_related("interaction"):
+        assert follow_up.interaction.customer_id == follow_up.customer_id
+        assert follow_up.completed_at == follow_up.interaction.occurred_at
+    # Leads have no orders and are potential customers; every customer's stage history is a chain that ends in
+    # the current stage, since the time of the last transition.
+    leads = Customer.objects.filter(orders__isnull=True)
+    assert leads.count() == demo.LEADS
+    assert set(CustomerStage.objects.filter(customer__in=leads).values_list("stage", flat=True)) == {"potential"}
+    stages = {s.customer_id: s for s in CustomerStage.objects.all()}
+    assert len(stages) == Customer.objects.count()
+    chains = {}
+    for customer_id, before, after, at in (
+        StageTransition.objects.filter(view="stage")
+        .order_by("customer_id", "at", "id")
+        .values_list("customer_id", "from_stage", "to_stage", "at")
+    ):
+        previous = chains.get(customer_id)
+        assert before == (previous[0] if previous else "")
+        chains[customer_id] = (after, at)
+    assert chains.keys() == stages.keys()
+    for customer_id, (last, at) in chains.items():
+        assert stages[customer_id].stage == last
+        assert stages[customer_id].since == at
+    assert {"potential", "new", "churned"} <= {s.stage for s in stages.values()} | {
+        to for to in StageTransition.objects.values_list("to_stage", flat=True)
+    }

@@ -372,7 +372,48 @@ def load(
         },
         lambda o: o.ordered_at,
     )
-    return {"customers": len(customers), "orders": len(orders), "users": len(users), "products": len(products)}
+    leads = _leads(seed, today, reps_by_team, progress)
+    from guanxi.demo import relationships
+
+    history = relationships.load(seed=seed, today=today, bulk_events=_bulk_events, progress=progress)
+    return {
+        "customers": len(customers) + len(leads),
+        "leads": len(leads),
+        "orders": len(orders),
+        "users": len(users),
+        "products": len(products),
+        **history,
+    }
+
+
+LEADS = 120
+
+
+def _leads(seed: int, today: date, reps_by_team: dict[int, list[User]], progress: Progress) -> list[Customer]:
+    """Prospects from the last two months who have not ordered yet: the ``potential`` stage of the lifecycle."""
+    rng = random.Random(seed + 1000)
+    tz = ZoneInfo(settings.TIME_ZONE)
+    created = {
+        n: datetime.combine(today - timedelta(days=rng.randint(1, 60)), time(rng.randint(9, 20)), tzinfo=tz)
+        for n in range(1, LEADS + 1)
+    }
+    leads = _customers(seed + 1000, LEADS, reps_by_team, created, progress)
+    for number, lead in enumerate(leads, start=1):
+        lead._demo_created_at = created[number]
+        lead.source = Customer.Source.WEB_FORM if rng.random() < 0.5 else lead.source
+        lead.emails = [email.replace("@", ".lead@", 1) for email in lead.emails]
+    Customer.objects.bulk_create(leads, batch_size=1000)
+    for lead in leads:
+        lead.created_at = lead._demo_created_at
+    Customer.objects.bulk_update(leads, ["created_at"], batch_size=1000)
+    _bulk_events(
+        "customer.created",
+        leads,
+        "demo",
+        lambda c: {"owner_id": c.owner_id, "team_id": c.team_id, "source": c.source},
+        lambda c: c.created_at,
+    )
+    return leads
 
 
 def _catalogue() -> dict[str, Product]:
