@@ -50,6 +50,16 @@ def test_log_a_call_in_two_clicks_and_page_the_timeline(new_page, live_server, s
     expect(page.get_by_test_id("interaction-form")).to_have_count(0)
     assert Interaction.objects.filter(subject="Asked for the spring catalogue", author=rep).exists()
 
+    # Edit it in place, then delete it (confirming the dialog).
+    first.get_by_test_id("edit-interaction").click()
+    page.get_by_test_id("edit-subject").fill("Asked for the summer catalogue")
+    page.get_by_test_id("save-edit").click()
+    expect(page.get_by_test_id("timeline-item").first).to_contain_text("Asked for the summer catalogue")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("timeline-item").first.get_by_test_id("delete-interaction").click()
+    expect(page.get_by_text("Asked for the summer catalogue")).to_have_count(0)
+    assert not Interaction.objects.filter(subject__contains="catalogue").exists()
+
     # Only interactions (other apps add their own sources and checkboxes).
     for box in page.locator("[data-testid^=timeline-kind-]").all():
         if box.get_attribute("value") != "interactions":
@@ -57,7 +67,7 @@ def test_log_a_call_in_two_clicks_and_page_the_timeline(new_page, live_server, s
     expect(page.locator("[data-testid=timeline-item]:not([data-kind=interactions])")).to_have_count(0)
     expect(page.get_by_test_id("timeline-item")).to_have_count(20)
     page.get_by_test_id("timeline-older").click()
-    expect(page.get_by_test_id("timeline-item")).to_have_count(22)
+    expect(page.get_by_test_id("timeline-item")).to_have_count(21)
     expect(page.get_by_test_id("timeline-item").last).to_contain_text("Mail 20")
     expect(page.get_by_test_id("timeline-older")).to_have_count(0)
     assert page.js_errors == []

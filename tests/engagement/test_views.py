@@ -162,3 +162,31 @@ def test_download_is_an_attachment(users, customers, browser_for, log):
     response = browser_for(users["rep"]).get(f"/interactions/attachments/{interaction.attachments.get().pk}/")
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["Content-Type"] == "application/octet-stream"
+
+
+def test_edit_own_in_place_with_version(users, customers, browser_for, log):
+    mine = log(users["rep"], customers["rep"], subject="Call", duration_seconds=61)
+    url = f"/interactions/{mine.pk}/edit/"
+    assert browser_for(users["manager"]).get(url, **HTMX).status_code == 404  # not the author
+    assert browser_for(users["rep_b"]).get(url, **HTMX).status_code == 404
+    client = browser_for(users["rep"])
+    form = client.get(url, **HTMX).content.decode()
+    assert 'data-testid="edit-interaction-form"' in form and 'name="version" value="1"' in form
+    assert 'name="duration_minutes" value="2"' in form
+    fields = {
+        "channel": "phone",
+        "direction": "outbound",
+        "subject": "Call back",
+        "body": "",
+        "outcome": "Agreed",
+        "duration_minutes": "2",
+        "occurred_at": timezone.localtime(mine.occurred_at).strftime("%Y-%m-%dT%H:%M"),
+        "version": "1",
+    }
+    saved = client.post(url, fields, **HTMX).content.decode()
+    assert 'data-testid="timeline-item"' in saved and "Call back" in saved and "Agreed" in saved
+    stored = Interaction.objects.get(pk=mine.pk)
+    assert (stored.subject, stored.version, stored.occurred_at) == ("Call back", 2, mine.occurred_at)
+    stale = client.post(url, {**fields, "subject": "Again"}, **HTMX).content.decode()
+    assert 'data-testid="interaction-error"' in stale and "version 2" in stale
+    assert "Call back" in client.get(f"{url}?cancel=1", **HTMX).content.decode()

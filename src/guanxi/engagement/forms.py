@@ -50,3 +50,39 @@ class InteractionForm(forms.Form):
             "occurred_at": occurred_at or timezone.now(),
             "follow_up_id": data.get("follow_up"),
         }
+
+
+class InteractionEditForm(InteractionForm):
+    """Changing one's own interaction from the timeline; ``version`` is the one the form was rendered from."""
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["follow_up"]
+        self.fields["subject"].widget.attrs["data-testid"] = "edit-subject"
+        self.fields["body"].widget.attrs.pop("data-testid", None)
+        self.fields["channel"].widget.attrs.pop("data-testid", None)
+
+    @classmethod
+    def initial_for(cls, interaction) -> dict:
+        return {
+            "channel": interaction.channel,
+            "direction": interaction.direction,
+            "subject": interaction.subject,
+            "body": interaction.body,
+            "outcome": interaction.outcome,
+            "duration_minutes": interaction.duration_minutes,
+            "occurred_at": timezone.localtime(interaction.occurred_at),
+            "version": interaction.version,
+        }
+
+    def to_data(self, interaction) -> dict:
+        """The changed values for ``services.update_interaction``. The time keeps its seconds unless edited (the
+        input shows minutes only); an emptied time stays as it was."""
+        data = self.to_service_kwargs()
+        data.pop("follow_up_id")
+        shown = timezone.localtime(interaction.occurred_at).replace(second=0, microsecond=0)
+        if not self.cleaned_data.get("occurred_at") or self.cleaned_data["occurred_at"] == shown:
+            data.pop("occurred_at")
+        return data

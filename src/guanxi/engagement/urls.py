@@ -8,6 +8,7 @@ urlpatterns = [
     path("customers/<int:customer_id>/new/", views.log_form, name="form"),
     path("customers/<int:customer_id>/log/", views.log, name="log"),
     path("customers/<int:customer_id>/timeline/", views.timeline_fragment, name="timeline"),
+    path("<int:interaction_id>/edit/", views.edit, name="edit"),
     path("<int:interaction_id>/delete/", views.delete, name="delete"),
     path("attachments/<int:attachment_id>/", views.download, name="download"),
 ]

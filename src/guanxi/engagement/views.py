@@ -5,13 +5,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from guanxi.core.errors import GuanxiError, NotFound
 from guanxi.core.pagination import paginate
 from guanxi.customers import selectors as customer_selectors
-from guanxi.engagement import downloads, panels, selectors, services
-from guanxi.engagement.forms import InteractionForm
+from guanxi.engagement import downloads, panels, selectors, services, sources
+from guanxi.engagement.forms import InteractionEditForm, InteractionForm
 from guanxi.engagement.models import Interaction
 
 
@@ -115,6 +115,48 @@ def timeline_fragment(request, customer_id: int):
     context["customer"] = customer
     template = "engagement/_timeline_items.html" if before is not None else "engagement/_timeline.html"
     return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit(request, interaction_id: int):
+    """Edit my interaction in place in the timeline (HTMX: the item becomes the form, and back)."""
+    try:
+        interaction = selectors.get_interaction(request.user, interaction_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if interaction.author_id != request.user.pk:
+        raise Http404
+    if request.method == "GET" and request.GET.get("cancel"):
+        return _item(request, interaction)
+    if request.method == "GET":
+        form = InteractionEditForm(initial=InteractionEditForm.initial_for(interaction))
+        return render(request, "engagement/_edit_form.html", {"interaction": interaction, "form": form})
+    form = InteractionEditForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.update_interaction(
+                actor=request.user,
+                interaction_id=interaction.pk,
+                version=form.cleaned_data["version"],
+                data=form.to_data(interaction),
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except GuanxiError as exc:
+            error = exc.message
+            for name, problems in exc.details.items():
+                if name in form.fields and isinstance(problems, list):
+                    form.add_error(name, problems)
+        else:
+            return _item(request, selectors.get_interaction(request.user, interaction.pk))
+    context = {"interaction": interaction, "form": form, "error": error}
+    return render(request, "engagement/_edit_form.html", context)
+
+
+def _item(request, interaction: Interaction):
+    return render(request, "engagement/_item.html", {"item": sources.interaction_item(interaction)})
 
 
 @login_required
