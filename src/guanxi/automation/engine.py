@@ -2,8 +2,8 @@
 
 For every event (``events.subscribe(events.ANY, ...)``) it finds the active rules whose trigger is the event's
 type, resolves the event's customers (the subject when it is a customer, else ``payload["customer_id"]`` or
-``payload["customer_ids"]``), checks the condition with one query per batch (``rules.filter_customers``), runs the
-matched rules' actions and writes a ``RuleRun`` per rule and customer.
+``payload["customer_ids"]``), decides all those rules' conditions with one query per chunk of customers
+(``matching_many``), runs the matched rules' actions and writes a ``RuleRun`` per rule and customer.
 
 Transactions: the actions run in the caller's transaction, so an order, the stage change it causes and the
 welcome follow-up commit or roll back together. Each rule run is a savepoint: an action that fails rolls back
