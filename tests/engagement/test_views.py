@@ -190,3 +190,21 @@ def test_edit_own_in_place_with_version(users, customers, browser_for, log):
     stale = client.post(url, {**fields, "subject": "Again"}, **HTMX).content.decode()
     assert 'data-testid="interaction-error"' in stale and "version 2" in stale
     assert "Call back" in client.get(f"{url}?cancel=1", **HTMX).content.decode()
+
+
+def test_logging_from_a_follow_up_link_completes_it(users, customers, browser_for):
+    from guanxi.followups import services as followups
+
+    cid = customers["rep"].pk
+    task = followups.create_follow_up(
+        actor=users["rep"], customer_id=cid, title="Call about the order", due_on=timezone.localdate() + timedelta(7)
+    )
+    page = browser_for(users["rep"]).get(f"/customers/{cid}/?follow_up={task.pk}").content.decode()
+    assert f"follow_up={task.pk}" in page and 'data-testid="completing-follow-up"' in page
+    browser_for(users["rep"]).post(
+        f"/interactions/customers/{cid}/log/",
+        {"channel": "phone", "direction": "outbound", "subject": "Done", "follow_up": str(task.pk)},
+        **HTMX,
+    )
+    task.refresh_from_db()
+    assert task.status == "done" and task.interaction_id == Interaction.objects.get().pk
