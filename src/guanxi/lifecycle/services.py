@@ -175,7 +175,10 @@ def evaluate_stages(
     plan = _plan()
     written = 0
     if customer_ids is None:
+        had_stages = CustomerStage.objects.exists()
         written += _insert_first_stages(plan, now, source)
+        if not had_stages:  # the first run: everyone just got their first stage, nothing can have changed
+            return written
     queryset = _evaluation(plan, now, customer_ids)
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
