@@ -91,3 +91,10 @@ def test_stage_changes_are_on_the_timeline(users, staged):
         "Lifecycle stage: Potential",
     }
     assert source.fetch(users["rep_b"], staged, before=None, limit=10) == []
+
+
+def test_the_stage_history_is_in_the_personal_data_export(staged):
+    from guanxi.customers import personal_data
+
+    rows = personal_data.exporters()["lifecycle_stages"](staged)
+    assert [(r["view"], r["to"]) for r in rows][:2] == [("stage", "potential"), ("stage", "new")]

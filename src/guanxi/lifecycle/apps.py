@@ -12,9 +12,10 @@ class LifecycleConfig(AppConfig):
     def ready(self) -> None:
         from guanxi.core import events
         from guanxi.core.schedule import register_daily
+        from guanxi.customers import personal_data
         from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
-        from guanxi.lifecycle import handlers, panels
+        from guanxi.lifecycle import handlers, panels, selectors
         from guanxi.lifecycle.fields import register_contact_fields, register_fields
 
         register_fields()
@@ -30,6 +31,7 @@ class LifecycleConfig(AppConfig):
         register_related("lifecycle.StageTransition", on_merge="keep")
         # After the nightly scoring (02:00), which already re-evaluates; this run catches the passing of time
         # for customers whose scores did not change and installations that do not score.
+        personal_data.register_exporter("lifecycle_stages", selectors.export_for)
         register_daily("lifecycle_stages", "guanxi.lifecycle.tasks.evaluate_stages_task", at=time(2, 40))
         register_panel(Panel("lifecycle-stage", "lifecycle/_stage_panel.html", panels.stage, 5, "main"))
         try:

@@ -148,3 +148,18 @@ def stage_history(user, customer, *, before: datetime | None, limit: int) -> lis
     if before is not None:
         rows = rows.filter(at__lt=before)
     return list(rows.order_by("-at", "-id")[:limit])
+
+
+def export_for(customer) -> list[dict]:
+    """The customer's stage history for a personal-data export (the transitions hold no free text)."""
+    return [
+        {
+            "view": t.view,
+            "from": t.from_stage,
+            "to": t.to_stage,
+            "at": t.at.isoformat(),
+            "reason": t.reason,
+            "source": t.source,
+        }
+        for t in StageTransition.objects.filter(customer_id=customer.pk).order_by("at", "id")
+    ]
