@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -154,19 +154,26 @@ def create_follow_up(
         raise FollowUpInvalid(message, assignee_id=[message])
     assignee = _check_assignee(actor, customer, assignee_id)
     _share_if_needed(actor, customer, assignee)
-    follow_up = FollowUp.objects.create(
-        customer=customer,
-        assignee=assignee,
-        title=title,
-        note=note,
-        due_on=due_on,
-        priority=priority,
-        source=source,
-        policy=policy,
-        rule_id=rule_id,
-        dedupe_key=dedupe_key,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin with the same dedupe key may commit first
+            follow_up = FollowUp.objects.create(
+                customer=customer,
+                assignee=assignee,
+                title=title,
+                note=note,
+                due_on=due_on,
+                priority=priority,
+                source=source,
+                policy=policy,
+                rule_id=rule_id,
+                dedupe_key=dedupe_key,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        existing = FollowUp.objects.filter(customer=customer, dedupe_key=dedupe_key, status=Status.OPEN).first()
+        if not dedupe_key or existing is None:
+            raise
+        return existing
     events.record(
         "follow_up.created",
         subject=follow_up,

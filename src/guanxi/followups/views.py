@@ -65,7 +65,10 @@ def create(request, customer_id: int):
     form = FollowUpForm(request.POST)
     url = reverse("customers:detail", args=[customer.pk])
     if not form.is_valid():
-        problems = "; ".join(f"{form.fields[name].label}: {' '.join(errs)}" for name, errs in form.errors.items())
+        problems = "; ".join(
+            f"{form.fields[name].label}: {' '.join(errs)}" if name in form.fields else " ".join(errs)
+            for name, errs in form.errors.items()
+        )
         messages.error(request, problems)
         return _redirect(request, url)
     try:
