@@ -363,3 +363,26 @@ def test_a_release_to_the_pool_cancels_the_open_follow_ups(users, customer, foll
     kept.refresh_from_db()
     assert task.status == "cancelled"
     assert kept.status == "open"  # the manager still sees the customer in their team's pool
+
+
+def test_plan_return_visits_by_lifecycle_stage(users, customer, make_customer):
+    from guanxi.lifecycle.models import CustomerStage
+
+    CadencePolicy.objects.create(
+        key="loyal_stage",
+        name="Loyal",
+        kind="interval",
+        applies_to="stage",
+        match_value="loyal",
+        interval_days=45,
+        priority=1,
+    )
+    other = make_customer(users["rep"], display_name="Still new")
+    for c, stage in ((customer, "loyal"), (other, "new")):
+        CustomerStage.objects.update_or_create(
+            customer=c, defaults={"stage": stage, "since": timezone.now(), "funnel_stage": "loyalty"}
+        )
+    assert services.plan_return_visits(today=today()) == 1
+    planned = FollowUp.objects.get()
+    assert planned.customer == customer and planned.policy.key == "loyal_stage"
+    assert planned.due_on == today() + timedelta(days=45)
