@@ -73,6 +73,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--no-rules", action="store_true", help="deactivate every rule: the same orders without automation"
+    )
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = prepare_database(args)
@@ -112,9 +115,14 @@ def main() -> None:
     print(f"loaded {len(ids)} customers ({potential} potential) in {time.perf_counter() - started:.1f} s")
     welcome = Rule.objects.get(playbook="welcome")
     assert welcome.active and User.objects.filter(role="sales").count() == 20
+    if args.no_rules:
+        Rule.objects.update(active=False)
 
     port = free_port()
     env = dict(os.environ)
+    log_path = ROOT / "var" / "bench-automation" / f"gunicorn-{args.engine}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -131,8 +139,8 @@ def main() -> None:
             "120",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
         start_new_session=True,
     )
     try:
@@ -221,10 +229,12 @@ def main() -> None:
         RuleRun.objects.filter(rule=welcome, customer_id__in=ids, status="matched").values_list("customer_id", "at")
     )
     latencies = [runs[cid].timestamp() - sent_at[cid] for cid in runs if cid in sent_at]
+    stages = CustomerStage.objects.filter(customer_id__in=ids, stage="new").count()
     follow_ups = FollowUp.objects.filter(customer_id__in=ids, rule_id=welcome.pk).count()
     failed = RuleRun.objects.filter(rule=welcome, customer_id__in=ids).exclude(status="matched").count()
     print(
-        f"engine={args.engine} workers={args.workers} planned={total} orders at {args.rate:g}/s for {args.seconds:g} s"
+        f"engine={args.engine} workers={args.workers} rules={'off' if args.no_rules else 'on'} planned={total} "
+        f"orders at {args.rate:g}/s for {args.seconds:g} s; {stages} customers now new"
     )
     print(
         f"sent {len(sent_at)} in {duration:.1f} s ({len(sent_at) / duration:.1f}/s), {len(response_times)} created, "
@@ -240,6 +250,8 @@ def main() -> None:
         )
     for problem in errors[:5]:
         print("error:", problem)
+    if errors:
+        print(f"server log: {log_path}")
 
 
 if __name__ == "__main__":
