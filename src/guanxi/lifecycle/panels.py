@@ -3,12 +3,12 @@
 from django.utils.translation import gettext as _
 
 from guanxi.lifecycle import selectors
-from guanxi.lifecycle.models import FunnelStage, StageTransition
+from guanxi.lifecycle.models import CustomerStage, FunnelStage, StageTransition
 
 
 def stage(request, customer):
     """The current stage, since when, the funnel stage and the stage's playbook."""
-    current = CustomerStageLookup.of(customer)
+    current = CustomerStage.objects.filter(customer_id=customer.pk).first()
     definition = selectors.definitions().filter(key=current.stage).first() if current else None
     return {
         "current": current,
@@ -16,14 +16,6 @@ def stage(request, customer):
         "playbook": definition.playbook if definition else "",
         "funnel_label": dict(FunnelStage.choices).get(current.funnel_stage, "") if current else "",
     }
-
-
-class CustomerStageLookup:
-    @staticmethod
-    def of(customer):
-        from guanxi.lifecycle.models import CustomerStage
-
-        return CustomerStage.objects.filter(customer_id=customer.pk).first()
 
 
 def _title(transition: StageTransition, labels: dict[str, str]) -> str:

@@ -87,23 +87,26 @@ def flow(user, since: datetime, until: datetime) -> list[dict]:
     return [{"from": r["from_stage"], "to": r["to_stage"], "customers": r["n"]} for r in rows]
 
 
-def time_in_stage(user, *, now: datetime | None = None) -> list[dict]:
+def time_in_stage(user, *, now: datetime | None = None, since: datetime | None = None) -> list[dict]:
     """Days spent per stage: completed stays (one transition to the next) and current stays (since -> now).
 
-    Median, mean and 90th percentile in days; ``completed`` counts the finished stays, ``current`` the
-    customers in the stage now.
+    Median, mean and 90th percentile in days; ``completed`` counts the finished stays (those that ended at or
+    after ``since`` when given), ``current`` the customers in the stage now.
     """
     now = now or timezone.now()
-    stays = (
-        _transitions(user)
-        .filter(view=StageTransition.View.STAGE)
-        .annotate(left_at=Window(Lead("at"), partition_by=[F("customer_id")], order_by=[F("at").asc(), F("id").asc()]))
-        .values_list("to_stage", "at", "left_at")
-    )
+    transitions = _transitions(user).filter(view=StageTransition.View.STAGE)
+    if since is not None:
+        # A stay that ended in the period began with a transition before its end; the window needs the rows of
+        # the customers who moved in the period, so filter on the customer rather than on the row.
+        moved = transitions.filter(at__gte=since).values("customer_id")
+        transitions = transitions.filter(customer_id__in=moved)
+    stays = transitions.annotate(
+        left_at=Window(Lead("at"), partition_by=[F("customer_id")], order_by=[F("at").asc(), F("id").asc()])
+    ).values_list("to_stage", "at", "left_at")
     durations: dict[str, list[float]] = {}
     completed: dict[str, int] = {}
     for stage, at, left_at in stays:
-        if left_at is None:
+        if left_at is None or (since is not None and left_at < since):
             continue
         durations.setdefault(stage, []).append((left_at - at).total_seconds() / 86400)
         completed[stage] = completed.get(stage, 0) + 1

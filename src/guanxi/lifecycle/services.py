@@ -127,7 +127,8 @@ def _insert_first_stages(plan: _Plan, now: datetime, source: str) -> int:
         cursor.execute(
             f"INSERT INTO {stage_table} (customer_id, stage, since, funnel_stage, funnel_since) "  # noqa: S608
             f"SELECT q.cid, COALESCE(q.new_stage, %s), %s, {_funnel_key_sql('q.new_funnel_rank')}, %s "
-            f"FROM ({sql}) q",
+            # A concurrent evaluation may have come first; SQLite needs the WHERE before ON CONFLICT.
+            f"FROM ({sql}) q WHERE true ON CONFLICT (customer_id) DO NOTHING",
             [plan.fallback, now, now, *params],
         )
         inserted = cursor.rowcount
@@ -218,6 +219,7 @@ def _apply(plan: _Plan, rows: list[dict], now: datetime, source: str) -> int:
                 for row in first
             ],
             batch_size=_CHUNK,
+            ignore_conflicts=True,  # a concurrent evaluation stored this customer's first stage already
         )
         for row in first:
             key = row["new_stage"] or plan.fallback

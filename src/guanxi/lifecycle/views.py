@@ -76,7 +76,7 @@ def overview(request):
         context.update(
             flows=flows,
             flow_figure=_sankey(flows, selectors.stage_labels()) if flows else "",
-            times=selectors.time_in_stage(user),
+            times=selectors.time_in_stage(user, since=since),
         )
     template = "lifecycle/_flow.html" if request.htmx and full else "lifecycle/overview.html"
     return render(request, template, context)
