@@ -29,7 +29,7 @@ def follow_up_q(user) -> Q | None:
     if role == access.ADMIN:
         return None
     if role == access.MANAGER:
-        return Q(assignee_id=user.pk) | Q(customer__team_id__in=access._led_team_ids(user))
+        return Q(assignee_id=user.pk) | Q(customer__team_id__in=access.managed_team_ids(user) or [])
     if role == access.SALES:
         return Q(assignee_id=user.pk)
     return access.NOTHING
