@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.db.models import Case, Count, DecimalField, F, FloatField, Max, Min, Q, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.rules import BOOLEAN, NUMBER, SET, STRING, DaysBetween, register_field
@@ -29,9 +30,13 @@ def _score(column: str, output_field=None):
 
 
 def _usual_interval(ctx):
-    # Mean days between orders: (last - first) / (orders - 1); NULL with fewer than two orders.
-    return DaysBetween(Max("orders__ordered_at"), Min("orders__ordered_at")) / NullIf(
-        Cast(Count("orders"), FloatField()) - 1.0, 0.0
+    # Mean days between orders: (last - first) / (orders - 1); NULL with fewer than two orders, and while all
+    # orders fall within one day (two orders at once say nothing about how often the customer buys).
+    span = DaysBetween(Max("orders__ordered_at"), Min("orders__ordered_at"))
+    return Case(
+        When(GreaterThanOrEqual(span, 1.0), then=span / NullIf(Cast(Count("orders"), FloatField()) - 1.0, 0.0)),
+        default=Value(None),
+        output_field=FloatField(),
     )
 
 

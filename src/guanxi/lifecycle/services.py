@@ -173,6 +173,15 @@ def evaluate_stages(
         if not customer_ids:
             return 0
     now = _now(today, now)
+    if customer_ids is not None:
+        # Two transactions deciding the same customer (two orders at once) take turns: the second reads the
+        # stage the first wrote (READ COMMITTED) instead of writing the same change twice.
+        list(
+            CustomerStage.objects.select_for_update()
+            .filter(customer_id__in=customer_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
     plan = _plan()
     written = 0
     if customer_ids is None:
