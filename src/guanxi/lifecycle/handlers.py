@@ -16,12 +16,13 @@ def on_orders_placed(event: Event) -> None:
     services.evaluate_stages(customer_ids=event.payload.get("customer_ids") or [], source=EVENT)
 
 
+# A customer created in this transaction is invisible to every other one: nothing to lock.
 def on_customer_created(event: Event) -> None:
-    services.evaluate_stages(customer_ids=[event.subject_id], source=EVENT)
+    services.evaluate_stages(customer_ids=[event.subject_id], source=EVENT, lock=False)
 
 
 def on_customers_created(recorded: list[Event]) -> None:
-    services.evaluate_stages(customer_ids=[event.subject_id for event in recorded], source=EVENT)
+    services.evaluate_stages(customer_ids=[event.subject_id for event in recorded], source=EVENT, lock=False)
 
 
 def on_scores_updated(event: Event) -> None:

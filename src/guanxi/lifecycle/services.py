@@ -154,26 +154,30 @@ def _reason(key: str, rule: rules.Rule | None, row: dict) -> tuple[str, dict]:
     return reason[:255], facts
 
 
-@transaction.atomic
+# No savepoint of its own: it runs inside the use case that triggered it (an order, an import batch), and a
+# failure here rolls that use case back whole anyway.
+@transaction.atomic(savepoint=False)
 def evaluate_stages(
     *,
     customer_ids=None,
     today: date | None = None,
     source: str = StageTransition.Source.NIGHTLY,
     now: datetime | None = None,
+    lock: bool = True,
 ) -> int:
     """Re-decide the lifecycle and funnel stages of ``customer_ids`` (all live customers when None).
 
     Returns the number of stage transitions written (first stages included, funnel moves not). Emits
     ``customer.stage_changed`` (subject the customer; payload from, to, reason, customer_id) with an audit entry
     for every change of an existing stage. Running it again over unchanged data writes nothing.
+    ``lock=False`` skips locking the customers' stage rows (customers created in this very transaction).
     """
     if customer_ids is not None:
         customer_ids = sorted({int(pk) for pk in customer_ids if pk is not None})
         if not customer_ids:
             return 0
     now = _now(today, now)
-    if customer_ids is not None:
+    if customer_ids is not None and lock:
         # Two transactions deciding the same customer (two orders at once) take turns: the second reads the
         # stage the first wrote (READ COMMITTED) instead of writing the same change twice.
         list(
