@@ -172,3 +172,15 @@ def test_all_rules_of_a_trigger_decide_in_one_query_over_mixed_fields(users, mak
         found = matching_many([compile_rule(r) for r in rules], [plain.pk, vip.pk, gone.pk])
     assert len(queries) == 1
     assert found == {rules[0].pk: set(), rules[1].pk: {vip.pk}, rules[2].pk: {plain.pk, vip.pk}}
+
+
+def test_events_from_a_merge_are_not_reacted_to(users, make_customer, make_rule, quiet_playbooks):
+    from django.db import transaction
+
+    from guanxi.core import events
+
+    rule = make_rule("customer.updated", "", [{"type": "add_tag", "tag": "x"}])
+    customer = make_customer(users["rep"])
+    with transaction.atomic():
+        events.record("customer.updated", subject=customer, payload={"fields": ["tags"], "source": "merge"})
+    assert not RuleRun.objects.filter(rule=rule).exists() and tags(customer) == []

@@ -45,6 +45,9 @@ CHUNK = 500
 # A batch event counts as the trigger of its single form (an import's orders.placed fires "order placed" rules).
 ALIASES = {"orders.placed": "order.placed"}
 CUSTOMER_SUBJECT = "customers.customer"
+# Events that correct records rather than report what a customer did: a stage that moves because two records
+# were merged (or the merge undone) must not start a welcome cadence that the undo cannot take back.
+IGNORED_SOURCES = frozenset({"merge"})
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,12 @@ def on_events(recorded: Sequence[Event]) -> None:
         compiled_rules = [*compiled_rules, *rules_for(ALIASES[event_type])]
     if not compiled_rules:
         return
-    pairs = [(event, customer_id) for event in recorded for customer_id in customers_of(event)]
+    pairs = [
+        (event, customer_id)
+        for event in recorded
+        if (event.payload or {}).get("source") not in IGNORED_SOURCES
+        for customer_id in customers_of(event)
+    ]
     if not pairs:
         return
     chain, quiet = _chain.get(), []
