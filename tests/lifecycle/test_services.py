@@ -277,3 +277,23 @@ def test_an_edit_re_evaluates_after_commit(
     with pytest.raises(services.InvalidDefinition) as caught:
         services.create_definition(actor=admin, data={"key": "regular", "name": "Again", "rule": "orders > 1"})
     assert "key" in caught.value.details
+
+
+def test_many_customers_at_once_are_decided_in_passes_with_the_same_result(rep, make_customer, order_for, stage_of):
+    customers = [make_customer(rep, display_name=f"P{i}") for i in range(5)]
+    for customer in customers[:3]:
+        order_for(customer, 1)
+    services._IDS_PER_PASS, saved = 2, services._IDS_PER_PASS
+    try:
+        assert services.evaluate_stages(customer_ids=[c.pk for c in customers]) == 3
+    finally:
+        services._IDS_PER_PASS = saved
+    assert [stage_of(c) for c in customers] == ["new", "new", "new", "potential", "potential"]
+
+
+def test_without_active_definitions_nothing_changes(rep, make_customer, order_for, stage_of):
+    customer = make_customer(rep, display_name="Kept")
+    StageDefinition.objects.update(active=False)
+    order_for(customer, 1)
+    assert services.evaluate_stages() == 0
+    assert stage_of(customer) == "potential"

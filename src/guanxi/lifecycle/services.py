@@ -18,7 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, CharField, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from guanxi.lifecycle.models import FUNNEL_ORDER, CustomerStage, Stage, StageDef
 
 logger = logging.getLogger(__name__)
 _CHUNK = 2000
+_IDS_PER_PASS = 5000
 _counter = itertools.count()
 
 
@@ -87,9 +88,10 @@ def _evaluation(plan: _Plan, now: datetime, customer_ids):
         new_stage=Case(
             *(When(rules.condition(rule, model=model), then=Value(key)) for key, rule in plan.stage_rules),
             default=Value(None),
+            output_field=CharField(),
         )
         if plan.stage_rules
-        else Value(None),
+        else Value(None, output_field=CharField()),
         new_funnel_rank=Case(
             *(When(rules.condition(rule, model=model), then=Value(rank)) for rank, rule in plan.funnel_rules),
             default=Value(0),
@@ -176,6 +178,17 @@ def evaluate_stages(
         customer_ids = sorted({int(pk) for pk in customer_ids if pk is not None})
         if not customer_ids:
             return 0
+        if len(customer_ids) > _IDS_PER_PASS:  # bounded statements (SQLite's parameter limit), same result
+            return sum(
+                evaluate_stages(
+                    customer_ids=customer_ids[start : start + _IDS_PER_PASS],
+                    today=today,
+                    source=source,
+                    now=now or _now(today, None),
+                    lock=lock,
+                )
+                for start in range(0, len(customer_ids), _IDS_PER_PASS)
+            )
     now = _now(today, now)
     if customer_ids is not None and lock:
         # Two transactions deciding the same customer (two orders at once) take turns: the second reads the
