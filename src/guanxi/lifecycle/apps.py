@@ -24,9 +24,8 @@ class LifecycleConfig(AppConfig):
         events.subscribe("orders.placed", handlers.on_orders_placed)
         events.subscribe("customer.created", handlers.on_customer_created, many=handlers.on_customers_created)
         events.subscribe("scores.updated", handlers.on_scores_updated)
-        events.subscribe("customer.merged", handlers.on_customer_merged)
-        events.subscribe("customer.merge_undone", handlers.on_customer_merged)
-        # The merged-away record keeps its own stage and history; the survivor is re-evaluated by the handler.
+        # A merge leaves stages alone: the merged-away record keeps its own stage and history, and the survivor
+        # is re-decided by the next evaluation (like its scores), so that undoing a merge restores everything.
         register_related("lifecycle.CustomerStage", on_merge="keep")
         register_related("lifecycle.StageTransition", on_merge="keep")
         # After the nightly scoring (02:00), which already re-evaluates; this run catches the passing of time

@@ -27,7 +27,3 @@ def on_customers_created(recorded: list[Event]) -> None:
 
 def on_scores_updated(event: Event) -> None:
     services.evaluate_stages(source=EVENT)
-
-
-def on_customer_merged(event: Event) -> None:
-    services.evaluate_stages(customer_ids=[event.subject_id], source=StageTransition.Source.MERGE)

@@ -90,7 +90,6 @@ class StageTransition(AppendOnlyModel):
         EVENT = "event", _("An event")
         NIGHTLY = "nightly", _("Nightly evaluation")
         DEFINITIONS = "definitions", _("Stage definitions changed")
-        MERGE = "merge", _("Merge")
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="stage_transitions", verbose_name=_("customer")

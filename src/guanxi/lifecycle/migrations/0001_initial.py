@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                 ('at', models.DateTimeField(db_index=True, verbose_name='at')),
                 ('reason', models.CharField(blank=True, max_length=255, verbose_name='reason')),
                 ('facts', models.JSONField(blank=True, default=dict, null=True, verbose_name='facts')),
-                ('source', models.CharField(choices=[('event', 'An event'), ('nightly', 'Nightly evaluation'), ('definitions', 'Stage definitions changed'), ('merge', 'Merge')], max_length=12, verbose_name='source')),
+                ('source', models.CharField(choices=[('event', 'An event'), ('nightly', 'Nightly evaluation'), ('definitions', 'Stage definitions changed')], max_length=12, verbose_name='source')),
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stage_transitions', to='customers.customer', verbose_name='customer')),
                 ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.event')),
             ],
