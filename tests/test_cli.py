@@ -102,3 +102,24 @@ def test_placeholder_secret_key_refuses_to_start_in_production(database_url):
     env["GUANXI_SECRET_KEY"] = "k" * 50
     env["GUANXI_ALLOWED_HOSTS"] = "crm.example.com"
     assert subprocess.run([GUANXI, "migrate"], env=env, capture_output=True, timeout=300).returncode == 0
+
+
+def test_stages_command_decides_stages_and_rejects_a_bad_date(database_url):
+    run(database_url, "migrate")
+    run(database_url, "user", "create", "lan", "--role", "admin", "--password", "a-long-enough-password")
+    script = (
+        "from guanxi.accounts.models import User\n"
+        "from guanxi.customers.services import create_customer\n"
+        "from guanxi.lifecycle.models import CustomerStage\n"
+        "create_customer(actor=User.objects.get(username='lan'), data={'display_name': 'Lan Fang'})\n"
+        "CustomerStage.objects.all().delete()\n"
+    )
+    run(database_url, "manage", "shell", "-c", script)
+    assert query(database_url, "SELECT count(*) FROM lifecycle_customerstage") == [(0,)]
+    first = run(database_url, "stages")
+    assert "1 stage transitions written" in first.stderr
+    assert query(database_url, "SELECT stage FROM lifecycle_customerstage") == [("potential",)]
+    again = run(database_url, "stages", "--today", "2026-12-01")
+    assert "0 stage transitions written" in again.stderr
+    bad = run(database_url, "stages", "--today", "soon", check=False)
+    assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "2026-11-23" in bad.stderr

@@ -253,6 +253,27 @@ def score(
     _run(run)
 
 
+@app.command()
+def stages(
+    today: Annotated[str | None, typer.Option(help="Evaluate as of this date (YYYY-MM-DD); today by default")] = None,
+) -> None:
+    """Re-decide every customer's lifecycle and funnel stage now (the nightly job at 02:40 does the same)."""
+
+    def run():
+        from datetime import date
+
+        try:
+            when = date.fromisoformat(today) if today else None
+        except ValueError:
+            fail(f"--today must be a date like 2026-11-23, not {today!r}")
+        from guanxi.lifecycle import services
+
+        written = services.evaluate_stages(today=when)
+        typer.echo(f"{written} stage transitions written", err=True)
+
+    _run(run)
+
+
 @ownership_app.command("release-idle")
 def ownership_release_idle(
     today: Annotated[str | None, typer.Option(help="Run as of this date (YYYY-MM-DD); today by default")] = None,
