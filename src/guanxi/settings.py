@@ -220,6 +220,13 @@ GUANXI_API_MAX_PAGE_SIZE = 200
 GUANXI_IMPORT_MAX_BYTES = int(env("GUANXI_IMPORT_MAX_MB", "50")) * 1024 * 1024
 GUANXI_IMPORT_MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
 GUANXI_IMPORT_MAX_XLSX_RATIO = 100
+# The address users reach Guanxi at (e.g. https://crm.example.com): e-mails (follow-up reminders) link to it.
+GUANXI_BASE_URL = env("GUANXI_BASE_URL", "")
+GUANXI_ATTACHMENT_MAX_BYTES = int(env("GUANXI_ATTACHMENT_MAX_MB", "10")) * 1024 * 1024
+# Webhooks: loopback and private destinations are refused unless an admin allows them per endpoint or here;
+# GUANXI_WEBHOOK_CA_BUNDLE names extra CA certificates for receivers behind a private CA.
+GUANXI_WEBHOOK_ALLOW_PRIVATE = env_bool("GUANXI_WEBHOOK_ALLOW_PRIVATE", False)
+GUANXI_WEBHOOK_CA_BUNDLE = env("GUANXI_WEBHOOK_CA_BUNDLE", "") or None
 
 LOGGING = {
     "version": 1,
