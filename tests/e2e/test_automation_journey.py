@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 
 from guanxi.accounts import services as accounts
 from guanxi.customers import services as customers
-from tests.e2e.conftest import browser, new_page  # noqa: F401 - the browser fixtures
 from tests.e2e.support import log_in
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +27,7 @@ def manager(live_server):
     return boss
 
 
-def test_manager_writes_a_rule_with_a_dry_run(new_page, live_server, manager):  # noqa: F811
+def test_manager_writes_a_rule_with_a_dry_run(new_page, live_server, manager):
     page: Page = new_page()
     log_in(page, live_server.url, manager.username, PASSWORD)
     page.get_by_role("link", name="Automation", exact=True).click()
