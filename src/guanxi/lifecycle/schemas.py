@@ -67,12 +67,6 @@ class DistributionRow(Schema):
     customers: int
 
 
-class FlowRow(Schema):
-    from_stage: str = Field(..., alias="from")
-    to_stage: str = Field(..., alias="to")
-    customers: int
-
-
 class FlowOut(Schema):
     since: datetime
     until: datetime
