@@ -11,14 +11,13 @@ from guanxi.accounts import services as accounts
 from guanxi.customers import services as customers
 from guanxi.engagement import services
 from guanxi.engagement.models import Interaction
-from tests.e2e.conftest import browser, new_page  # noqa: F401 - the browser fixtures
 from tests.e2e.support import log_in
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long test password 1"
 
 
-def test_log_a_call_in_two_clicks_and_page_the_timeline(new_page, live_server, settings, tmp_path):  # noqa: F811
+def test_log_a_call_in_two_clicks_and_page_the_timeline(new_page, live_server, settings, tmp_path):
     page: Page = new_page()
     settings.MEDIA_ROOT = tmp_path
     team = accounts.create_team(name="East")
