@@ -104,6 +104,17 @@ def test_registered_activity_events_count_and_others_do_not(users, idle_customer
         activity.unregister_activity_event("test.follow_up")
 
 
+def test_a_logged_interaction_restarts_the_clock(users, idle_customer):
+    from guanxi.engagement.services import log_interaction
+
+    customer = idle_customer()
+    call = log_interaction(actor=users["rep"], customer_id=customer.pk, channel="phone", subject="Check-in")
+    call.__class__.objects.filter(pk=call.pk).update(occurred_at=at(DAY0 + timedelta(days=5)))
+    assert services.release_idle_customers(DAY0 + timedelta(days=10)).released == []
+    assert services.release_idle_customers(DAY0 + timedelta(days=12)).warned == [customer.pk]
+    assert services.release_idle_customers(DAY0 + timedelta(days=15)).released == [customer.pk]
+
+
 def test_protection_keeps_a_fresh_claim(users, pool_customer, rule):
     rule(release_after_days=1, warning_days=0, protection_days=5, daily_claim_quota=None)
     customer = pool_customer()

@@ -15,6 +15,7 @@ class EngagementConfig(AppConfig):
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.engagement import handlers, panels, personal, sources
         from guanxi.engagement.models import Attachment
+        from guanxi.ownership.activity import register_activity_table
 
         sources.register()
         register_panel(Panel("engagement-timeline", "engagement/_panel.html", panels.timeline, 10, "main"))
@@ -22,4 +23,6 @@ class EngagementConfig(AppConfig):
         register_related("engagement.Interaction", on_merge="move")
         personal_data.register_exporter("interactions", personal.export_interactions)
         personal_data.register_eraser("interactions", personal.erase_interactions)
+        # A logged contact is work on the customer: it keeps the customer from being released to the pool as idle.
+        register_activity_table("engagement.Interaction", time_field="occurred_at")
         post_delete.connect(handlers.on_attachment_deleted, sender=Attachment, dispatch_uid="engagement-attachment")

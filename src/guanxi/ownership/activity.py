@@ -7,7 +7,11 @@ here. Apps whose events mean "someone worked on this customer" register them fro
     from guanxi.ownership.activity import register_activity_event
     register_activity_event("interaction.logged")
 
-A registered event counts when its subject is the customer (``events.record(..., subject=customer)``).
+A registered event counts when its subject is the customer (``events.record(..., subject=customer)``). Apps
+whose rows are the activity (an interaction, a completed follow-up) register the table instead, which an index on
+(customer, time) answers without reading events::
+
+    register_activity_table("engagement.Interaction", time_field="occurred_at")
 """
 
 from django.apps import apps
@@ -15,10 +19,16 @@ from django.db.models import DateTimeField, F, OuterRef, QuerySet, Subquery, Val
 from django.db.models.functions import Coalesce, Greatest
 
 _activity_types: set[str] = set()
+_activity_tables: dict[str, tuple[str, str, dict]] = {}
 
 
 def register_activity_event(event_type: str) -> None:
     _activity_types.add(event_type)
+
+
+def register_activity_table(model_label: str, *, time_field: str, customer_field: str = "customer", **filters) -> None:
+    """Rows of ``model_label`` (restricted by ``filters``) count as activity on their customer at ``time_field``."""
+    _activity_tables[model_label] = (customer_field, time_field, filters)
 
 
 def unregister_activity_event(event_type: str) -> None:
@@ -52,11 +62,19 @@ def with_last_activity(customers: QuerySet) -> QuerySet:
     else:
         last_event = Value(None, output_field=DateTimeField())
     customers = customers.annotate(owner_since=owner_since, last_order_at=last_order, last_event_at=last_event)
+    tables = {}
+    for index, (label, (customer_field, time_field, filters)) in enumerate(sorted(_activity_tables.items())):
+        rows = apps.get_model(label).objects.filter(**{customer_field: OuterRef("pk")}, **filters)
+        tables[f"last_activity_{index}"] = Subquery(
+            rows.exclude(**{f"{time_field}__isnull": True}).order_by(f"-{time_field}").values(time_field)[:1]
+        )
+    customers = customers.annotate(**tables)
     return customers.annotate(
         last_activity_at=Greatest(
             Coalesce(F("owner_since"), F("created_at")),
             Coalesce(F("last_order_at"), F("created_at")),
             Coalesce(F("last_event_at"), F("created_at")),
+            *(Coalesce(F(name), F("created_at")) for name in tables),
             output_field=DateTimeField(),
         )
     )
