@@ -107,12 +107,11 @@ def test_a_failing_action_is_logged_and_the_order_still_commits(users, api, team
     assert not pool.tags.exists() and not FollowUp.objects.filter(customer=pool, rule_id=rule.pk).exists()
 
 
-@pytest.mark.xfail(reason="the followups app names the new_customer policy; its tasks should say welcome", strict=False)
 def test_the_welcome_follow_up_says_welcome(users, api, make_customer):
     customer = make_customer(users["rep"])
     api(users["rep"]).post("/api/v1/orders", order(customer), content_type="application/json")
     first = FollowUp.objects.filter(customer=customer).order_by("due_on").first()
-    assert "welcome" in first.title.lower()
+    assert "welcome" in first.title.lower() and first.assignee_id == users["rep"].pk
 
 
 def test_the_whole_chain_rolls_back_with_the_order(users, make_customer):

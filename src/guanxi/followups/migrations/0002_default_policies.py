@@ -39,8 +39,8 @@ DEFAULTS = [
     },
     {
         "key": "new_customer",
-        "name": "New customer: days 3, 14 and 30",
-        "name_zh_hans": "新客户：第 3、14、30 天回访",
+        "name": "Welcome new customers (days 3, 14 and 30)",
+        "name_zh_hans": "新客户欢迎回访（第 3、14、30 天）",
         "kind": "sequence",
         "applies_to": "all",
         "match_value": "",
