@@ -128,3 +128,14 @@ def browser_for(db):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_automation_rules():
+    """Automation caches the active rules for a few seconds per process; a test must see its own database's rules
+    (a transactional test's flush removes the default playbooks another test's cache would still hold)."""
+    from guanxi.automation import engine
+
+    engine.invalidate()
+    yield
+    engine.invalidate()
