@@ -3,14 +3,13 @@
 Real threads with their own connections (PostgreSQL: the row lock of select_for_update makes the second writer
 wait and then see version 2)."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from guanxi.core.errors import StaleVersion
 from guanxi.engagement import services
 from guanxi.engagement.models import Interaction
+from tests.concurrency import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -20,27 +19,6 @@ pytestmark = [
         "of queueing; the file database (WAL, IMMEDIATE) queues writers. Run on PostgreSQL (DATABASE_URL).",
     ),
 ]
-
-
-def run_at_once(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # collected and asserted by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_concurrent_edits_from_one_version_have_one_winner(users, customers, log):

@@ -3,7 +3,6 @@
 Real threads with their own connections and transactions (PostgreSQL, READ COMMITTED with the stage row locked).
 """
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 from guanxi.commerce.services import OrderData, place_order
 from guanxi.core.models import Event
 from guanxi.lifecycle.models import CustomerStage, StageTransition
+from tests.concurrency import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,27 +22,6 @@ pytestmark = [
         "of queueing. Run on PostgreSQL (DATABASE_URL).",
     ),
 ]
-
-
-def run_at_once(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # collected and asserted by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ Real threads with their own database connections, each in its own transaction (P
 locks re-check the conditional UPDATE; SQLite: IMMEDIATE transactions queue the writers).
 """
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -13,6 +11,7 @@ from guanxi.customers import services as customers
 from guanxi.ownership import services
 from guanxi.ownership.errors import AlreadyClaimed, ClaimQuotaReached
 from guanxi.ownership.models import OwnershipChange, PoolRule
+from tests.concurrency import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,28 +21,6 @@ pytestmark = [
         "of queueing; the file database (WAL, IMMEDIATE) queues writers. Run on PostgreSQL (DATABASE_URL).",
     ),
 ]
-
-
-def run_at_once(calls):
-    """Start every call at the same moment in its own thread; return each one's result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # collected and asserted by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_concurrent_claims_of_one_customer_have_one_winner(users, teams, make_user):
