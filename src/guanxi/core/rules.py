@@ -268,7 +268,7 @@ class _Build(Transformer):
         raise RuleError(
             _("Type mismatch at %(where)s: %(field)s is %(kind)s, %(value)s is not.%(why)s")
             % {
-                "where": _where(self.text, line, column) if line else "?",
+                "where": _where(self.text, line, column) if line and column else "?",
                 "field": info.name,
                 "kind": kinds[info.type],
                 "value": token.value if token is not None else literal.value,
@@ -414,12 +414,13 @@ def parse(text: str) -> Rule:
     try:
         tree = _parser.parse(text)
     except UnexpectedCharacters as exc:
+        char = text[exc.pos_in_stream or 0]
         raise RuleError(
             _("Unexpected character “%(char)s” at %(where)s.")
-            % {"char": text[exc.pos_in_stream], "where": _where(text, exc.line, exc.column)},
+            % {"char": char, "where": _where(text, exc.line, exc.column)},
             line=exc.line,
             column=exc.column,
-            token=text[exc.pos_in_stream],
+            token=char,
         ) from None
     except UnexpectedEOF as exc:
         line = text.count("\n") + 1
@@ -490,7 +491,7 @@ def field_expression(name: str, ctx: RuleContext):
 
 
 def _set_q(model, info: FieldInfo, value) -> Q:
-    members = model._default_manager.filter(**{info.expression: value}).values("pk")
+    members = model._default_manager.filter(**{str(info.expression): value}).values("pk")
     return Q(pk__in=members)
 
 
@@ -531,9 +532,9 @@ def _compile(node: tuple, model) -> Q:
     _, _, operator, value = node
     if value is None:
         return Q(**{f"{column}__isnull": operator == "=="})
-    lookup = {"==": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}.get(operator)
-    if lookup is None:  # !=
+    if operator == "!=":
         return ~Q(**{f"{column}__exact": value}) & _not_null(name)
+    lookup = {"==": "exact", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}[operator]
     return Q(**{f"{column}__{lookup}": value}) & _not_null(name)
 
 
