@@ -6,7 +6,7 @@ Errors are always ``{"error": {"code", "message", "details"}}``; see docs/api.md
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
@@ -137,6 +137,18 @@ def on_http_error(request, exc: HttpError):
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
     return error_response(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(OperationalError)
+def on_database_busy(request, exc: OperationalError):
+    """The database could not take the request now (SQLite's lock wait ran out under a burst of writes, a
+    PostgreSQL lock or statement timeout, a lost connection): nothing was written; the client may retry."""
+    logger.warning("API request refused, database busy or unavailable: %s", exc)
+    response = error_response(
+        request, 503, "database_busy", "The database is busy; nothing was saved. Retry in a moment."
+    )
+    response["Retry-After"] = "1"
+    return response
 
 
 @api.exception_handler(Exception)
