@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from guanxi.core.errors import GuanxiError, NotFound
+from guanxi.core.forms import add_field_errors
 from guanxi.core.pagination import paginate
 from guanxi.customers import selectors as customer_selectors
 from guanxi.engagement import downloads, panels, selectors, services, sources
@@ -85,9 +86,7 @@ def log(request, customer_id: int):
             raise Http404(exc.message) from exc
         except GuanxiError as exc:
             error = exc.message
-            for name, problems in exc.details.items():
-                if name in form.fields and isinstance(problems, list):
-                    form.add_error(name, problems)
+            add_field_errors(form, exc)
         else:
             if not request.htmx:  # without JavaScript: back to the customer page
                 return redirect("customers:detail", customer.pk)
@@ -146,9 +145,7 @@ def edit(request, interaction_id: int):
             raise Http404(exc.message) from exc
         except GuanxiError as exc:
             error = exc.message
-            for name, problems in exc.details.items():
-                if name in form.fields and isinstance(problems, list):
-                    form.add_error(name, problems)
+            add_field_errors(form, exc)
         else:
             return _item(request, selectors.get_interaction(request.user, interaction.pk))
     context = {"interaction": interaction, "form": form, "error": error}

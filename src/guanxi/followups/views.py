@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from guanxi.core import access
 from guanxi.core.errors import GuanxiError, NotFound
+from guanxi.core.forms import add_field_errors
 from guanxi.core.pagination import paginate
 from guanxi.customers import selectors as customer_selectors
 from guanxi.followups import calendar as ics
@@ -148,9 +149,7 @@ def edit(request, follow_up_id: int):
             )
         except GuanxiError as exc:
             form.add_error(None, exc.message)
-            for name, problems in exc.details.items():
-                if name in form.fields and isinstance(problems, list):
-                    form.add_error(name, problems)
+            add_field_errors(form, exc)
         else:
             messages.success(request, _("Follow-up saved."))
             return redirect("followups:list")
@@ -216,9 +215,7 @@ def policy_edit(request, key: str):
             )
         except GuanxiError as exc:
             form.add_error(None, exc.message)
-            for name, problems in exc.details.items():
-                if name in form.fields and isinstance(problems, list):
-                    form.add_error(name, problems)
+            add_field_errors(form, exc)
         else:
             messages.success(request, _("Cadence policy saved."))
             return redirect("followups:policies")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from guanxi.core import access
 from guanxi.core.errors import GuanxiError
+from guanxi.core.forms import add_field_errors
 from guanxi.lifecycle import selectors, services
 from guanxi.lifecycle.forms import StageDefinitionForm
 
@@ -93,12 +94,7 @@ def stages(request):
 
 
 def _apply_errors(form, exc: GuanxiError) -> None:
-    shown = False
-    for name, problems in exc.details.items():
-        if name in form.fields and isinstance(problems, list):
-            form.add_error(name, problems)
-            shown = True
-    if not shown:
+    if not add_field_errors(form, exc):
         form.add_error(None, exc.message)
 
 

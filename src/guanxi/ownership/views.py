@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guanxi.accounts.models import User
 from guanxi.core import access
 from guanxi.core.errors import GuanxiError, NotFound, PermissionDenied
+from guanxi.core.forms import add_field_errors
 from guanxi.core.pagination import paginate
 from guanxi.customers import selectors as customer_selectors
 from guanxi.ownership import selectors, services
@@ -192,9 +193,7 @@ def rule_edit(request, team_id: int):
             )
         except GuanxiError as exc:
             form.add_error(None, exc.message)
-            for name, problems in exc.details.items():
-                if name in form.fields and isinstance(problems, list):
-                    form.add_error(name, problems)
+            add_field_errors(form, exc)
         else:
             messages.success(request, _("Pool rules saved."))
             return redirect("ownership:rules")
