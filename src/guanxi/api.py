@@ -22,14 +22,21 @@ from guanxi.automation.api import router as automation_router
 from guanxi.commerce.api import router as orders_router
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
+from guanxi.deals.api import router as deals_router
 from guanxi.engagement.api import router as interactions_router
 from guanxi.followups.api import router as followups_router
 from guanxi.integrations.api import router as webhooks_router
 from guanxi.lifecycle.api import router as lifecycle_router
+from guanxi.loyalty.api import router as loyalty_router
 from guanxi.notifications.api import router as notifications_router
+from guanxi.offers.api import router as offers_router
 from guanxi.ownership.api import router as ownership_router
 from guanxi.privacy.api import router as privacy_router
+from guanxi.quality.api import router as quality_router
 from guanxi.segments.api import router as scores_router
+from guanxi.sla.api import router as sla_router
+from guanxi.surveys.api import router as surveys_router
+from guanxi.tickets.api import router as tickets_router
 
 logger = logging.getLogger(__name__)
 
@@ -187,4 +194,11 @@ api.add_router("/follow-ups", followups_router)
 api.add_router("/lifecycle", lifecycle_router)
 api.add_router("/automation", automation_router)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/tickets", tickets_router)
+api.add_router("/sla", sla_router)
+api.add_router("/surveys", surveys_router)
+api.add_router("/service-quality", quality_router)
+api.add_router("/loyalty", loyalty_router)
+api.add_router("/offers", offers_router)
+api.add_router("/deals", deals_router)
 api.add_router("/", accounts_router)

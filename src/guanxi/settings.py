@@ -75,6 +75,13 @@ INSTALLED_APPS = [
     "guanxi.lifecycle",
     "guanxi.integrations",
     "guanxi.automation",
+    "guanxi.tickets",
+    "guanxi.sla",
+    "guanxi.surveys",
+    "guanxi.quality",
+    "guanxi.loyalty",
+    "guanxi.offers",
+    "guanxi.deals",
     "guanxi.web",
 ]
 

@@ -19,6 +19,16 @@ urlpatterns = [
     path("lifecycle/", include("guanxi.lifecycle.urls")),
     path("automation/", include("guanxi.automation.urls")),
     path("webhooks/", include("guanxi.integrations.urls")),
+    path("tickets/", include("guanxi.tickets.urls")),
+    path("sla/", include("guanxi.sla.urls")),
+    path("surveys/", include("guanxi.surveys.urls")),
+    path("service-quality/", include("guanxi.quality.urls")),
+    path("loyalty/", include("guanxi.loyalty.urls")),
+    path("offers/", include("guanxi.offers.urls")),
+    path("deals/", include("guanxi.deals.urls")),
+    # public, no login: the ticket form and status page, survey answers (each by a secret token)
+    path("help/", include("guanxi.tickets.public_urls")),
+    path("survey/", include("guanxi.surveys.public_urls")),
     path("", include("guanxi.web.urls")),
 ]
 handler404 = "guanxi.web.views.not_found"

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SlaConfig(AppConfig):
+    name = "guanxi.sla"
+    label = "sla"
+    verbose_name = _("Service levels and business hours")
+
+    def ready(self) -> None:
+        pass
