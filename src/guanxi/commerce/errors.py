@@ -11,3 +11,7 @@ class OrderInvalid(ValidationFailed):
 
 class DuplicateOrder(Conflict):
     code = "duplicate_order"
+
+
+class OrderAlreadyRefunded(Conflict):
+    code = "order_already_refunded"

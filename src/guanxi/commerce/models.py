@@ -27,6 +27,8 @@ class Order(models.Model):
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    refund_reason = models.CharField(_("refund reason"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("order")

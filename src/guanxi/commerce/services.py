@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.commerce.errors import DuplicateOrder, OrderInvalid
+from guanxi.commerce.errors import DuplicateOrder, OrderAlreadyRefunded, OrderInvalid, OrderNotFound
 from guanxi.commerce.models import Order, OrderLine, Product
 from guanxi.core import access, events
 from guanxi.core.errors import GuanxiError
@@ -230,3 +231,43 @@ def place_orders(*, actor, orders: Sequence[OrderData]) -> list[PlaceResult]:
         changes={"order_ids": [None, order_ids]},
     )
     return [r for r in results if r is not None]
+
+
+@transaction.atomic
+def refund_order(*, actor, order_id: int, reason: str = "") -> Order:
+    """Mark a whole order refunded (an order of a customer the actor may edit; otherwise not found).
+
+    Refunding twice is a 409 (OrderAlreadyRefunded). Emits ``order.refunded`` (payload customer_id, order_id,
+    amount), on which loyalty takes back the order's points in the same transaction. The order stays in the
+    purchase log with ``refunded_at`` set.
+    """
+    order = (
+        Order.objects.select_for_update()
+        .filter(pk=order_id, customer__in=access.editable_customers(actor))
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound(_("No order with id %(id)s.") % {"id": order_id})
+    if order.refunded_at is not None:
+        raise OrderAlreadyRefunded(
+            _("Order %(number)s was already refunded.") % {"number": order.external_id},
+            refunded_at=order.refunded_at.isoformat(),
+        )
+    order.refunded_at = timezone.now()
+    order.refund_reason = (reason or "").strip()[:255]
+    order.save(update_fields=["refunded_at", "refund_reason"])
+    events.record(
+        "order.refunded",
+        subject=order,
+        actor=actor,
+        payload={
+            "customer_id": order.customer_id,
+            "order_id": order.pk,
+            "amount": order.amount,
+            "currency": order.currency,
+            "reason": order.refund_reason,
+        },
+        audit_action="update",
+        changes={"refunded_at": [None, order.refunded_at], "refund_reason": ["", order.refund_reason]},
+    )
+    return order

@@ -8,4 +8,9 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Membership and points")
 
     def ready(self) -> None:
-        pass
+        from guanxi.core import events
+        from guanxi.loyalty import handlers
+
+        events.subscribe("order.placed", handlers.on_order_placed)
+        events.subscribe("orders.placed", handlers.on_orders_placed, many=handlers.on_orders_placed_many)
+        events.subscribe("order.refunded", handlers.on_order_refunded)

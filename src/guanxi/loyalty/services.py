@@ -1,0 +1,920 @@
+"""Writes to the membership programme: memberships, the points ledger, tiers and the programme's settings.
+
+Every ledger write locks the customer's membership row first (``select_for_update``; on SQLite the IMMEDIATE
+write transaction serialises writers), checks the source key under that lock (a replay returns the stored entry
+and changes nothing), appends the entry (and, for a debit, its FIFO allocations to earn lots) and moves the cached
+balance in the same transaction. The balance can therefore never go below zero through a race; the check
+constraint on ``Membership.balance`` is the last line of defence.
+"""
+
+from datetime import date, datetime
+from decimal import ROUND_FLOOR, Decimal
+from importlib import import_module
+
+from dateutil.relativedelta import relativedelta
+from django.apps import apps as django_apps
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.core import access, events
+from guanxi.core.locking import bump_version, check_version
+from guanxi.loyalty.errors import (
+    AdjustmentDenied,
+    InsufficientPoints,
+    LoyaltyDenied,
+    MembershipNotFound,
+    PointsInvalid,
+    SourceKeyConflict,
+    TierInvalid,
+    TierNotFound,
+)
+from guanxi.loyalty.models import (
+    BonusCampaign,
+    Membership,
+    MembershipTier,
+    PointsAllocation,
+    PointsEntry,
+    Programme,
+    TierChange,
+)
+
+MAX_POINTS = 100_000_000
+
+
+# ------------------------------------------------------------------------------------------------ settings
+
+
+def ensure_defaults() -> None:
+    """The seeded tiers and programme row, if a test flush or an operator removed them."""
+    if not MembershipTier.objects.exists() or not Programme.objects.exists():
+        import_module("guanxi.loyalty.migrations.0002_default_tiers").create_defaults(django_apps, None)
+
+
+def programme() -> Programme:
+    found = Programme.objects.order_by("pk").first()
+    if found is None:
+        ensure_defaults()
+        found = Programme.objects.order_by("pk").first()
+    return found
+
+
+def tiers() -> list[MembershipTier]:
+    found = list(MembershipTier.objects.order_by("rank"))
+    if not found:
+        ensure_defaults()
+        found = list(MembershipTier.objects.order_by("rank"))
+    return found
+
+
+def lot_expiry(earned_on: date, settings: Programme) -> date | None:
+    """When points earned on ``earned_on`` expire (they are usable through that day)."""
+    if settings.expiry == Programme.Expiry.NEVER:
+        return None
+    if settings.expiry == Programme.Expiry.MONTHS:
+        return earned_on + relativedelta(months=settings.expiry_months)
+    return date(earned_on.year + 1, 12, 31)
+
+
+def window_start(now: datetime, settings: Programme) -> datetime:
+    """The rolling window is (now - window_months, now]: a point earned exactly at the start no longer counts."""
+    return now - relativedelta(months=settings.window_months)
+
+
+def _is_manager(user) -> bool:
+    return access.role_of(user) in (access.ADMIN, access.MANAGER)
+
+
+def _require_admin(actor) -> None:
+    if access.role_of(actor) != access.ADMIN:
+        raise LoyaltyDenied(_("Only administrators may change the membership programme."))
+
+
+# ------------------------------------------------------------------------------------------------ memberships
+
+
+def membership_for(customer_id: int) -> Membership:
+    """The customer's membership, created in the lowest tier on first use (no access check: callers check)."""
+    found = Membership.objects.filter(pk=customer_id).first()
+    if found is not None:
+        return found
+    return _create_membership(customer_id)
+
+
+def _create_membership(customer_id: int) -> Membership:
+    if not django_apps.get_model("customers", "Customer").objects.filter(pk=customer_id).exists():
+        raise MembershipNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    lowest = tiers()[0]
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return Membership.objects.create(customer_id=customer_id, tier=lowest, joined_at=now, tier_since=now)
+    except IntegrityError:  # created by a concurrent transaction a moment ago
+        return Membership.objects.get(pk=customer_id)
+
+
+def _locked(customer_id: int) -> Membership:
+    """The membership row, locked for the rest of the transaction."""
+    found = Membership.objects.select_for_update().filter(pk=customer_id).first()
+    if found is None:
+        _create_membership(customer_id)
+        found = Membership.objects.select_for_update().get(pk=customer_id)
+    return found
+
+
+def _replayed(source_key: str, customer_id: int, kind: str) -> PointsEntry | None:
+    existing = PointsEntry.objects.filter(source_key=source_key).first()
+    if existing is None:
+        return None
+    if existing.customer_id != customer_id or existing.kind != kind:
+        raise SourceKeyConflict(
+            _("The source key %(key)s was already used for another entry.") % {"key": source_key},
+            source_key=[_("Already used for another entry.")],
+        )
+    return existing
+
+
+def _check_points(points) -> None:
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0 or points > MAX_POINTS:
+        raise PointsInvalid(
+            _("Points must be a whole number between 1 and %(max)s.") % {"max": MAX_POINTS},
+            points=[_("Enter a whole number of points greater than zero.")],
+        )
+
+
+def _check_key(source_key: str) -> str:
+    source_key = (source_key or "").strip()
+    if not source_key or len(source_key) > 150:
+        raise PointsInvalid(_("A source key is required."), source_key=[_("Give a key of at most 150 characters.")])
+    return source_key
+
+
+def _entry_event(entry: PointsEntry, membership: Membership, actor) -> None:
+    events.record(
+        "points.credited" if entry.points > 0 else "points.debited",
+        subject=membership.customer,
+        actor=actor,
+        payload={
+            "customer_id": entry.customer_id,
+            "entry_id": entry.pk,
+            "kind": entry.kind,
+            "points": entry.points,
+            "balance": membership.balance,
+            "source_key": entry.source_key,
+            "order_id": entry.order_id,
+        },
+        audit_action="update" if entry.actor_id else None,
+        changes={"points_balance": [membership.balance - entry.points, membership.balance]},
+    )
+
+
+def _credit(
+    membership: Membership,
+    *,
+    points: int,
+    source_key: str,
+    kind: str,
+    reason: str,
+    actor,
+    expires_on: date | None = None,
+    earned_at: datetime | None = None,
+    order_id: int | None = None,
+    detail: dict | None = None,
+) -> PointsEntry:
+    earned_at = earned_at or timezone.now()
+    if expires_on is None:
+        expires_on = lot_expiry(timezone.localdate(earned_at), programme())
+    entry = PointsEntry.objects.create(
+        customer_id=membership.pk,
+        kind=kind,
+        points=points,
+        source_key=source_key,
+        order_id=order_id,
+        earned_at=earned_at,
+        expires_on=expires_on,
+        reason=reason[:255],
+        detail=detail or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    membership.balance += points
+    Membership.objects.filter(pk=membership.pk).update(balance=F("balance") + points)
+    _entry_event(entry, membership, actor)
+    return entry
+
+
+def open_lots(customer_id: int, *, prefer_lot_id: int | None = None) -> list[tuple[int, int]]:
+    """``(lot id, remaining points)`` of the customer's earn lots with points left, FIFO (soonest expiry first)."""
+    lots = (
+        PointsEntry.objects.filter(customer_id=customer_id, points__gt=0)
+        .annotate(used=Coalesce(Sum("consumed_by__points"), 0))
+        .filter(points__gt=F("used"))
+        .order_by(F("expires_on").asc(nulls_last=True), "earned_at", "pk")
+        .values_list("pk", "points", "used")
+    )
+    found = [(pk, points - used) for pk, points, used in lots]
+    if prefer_lot_id is not None:
+        found.sort(key=lambda lot: lot[0] != prefer_lot_id)
+    return found
+
+
+def _debit(
+    membership: Membership,
+    *,
+    points: int,
+    source_key: str,
+    kind: str,
+    reason: str,
+    actor,
+    order_id: int | None = None,
+    reverses: PointsEntry | None = None,
+    lots: list[tuple[int, int]] | None = None,
+    detail: dict | None = None,
+    earned_at: datetime | None = None,
+) -> PointsEntry:
+    """Append a negative entry of ``points`` and allocate it to earn lots FIFO. The caller checked the balance."""
+    entry = PointsEntry.objects.create(
+        customer_id=membership.pk,
+        kind=kind,
+        points=-points,
+        source_key=source_key,
+        order_id=order_id,
+        earned_at=earned_at or timezone.now(),
+        reason=reason[:255],
+        detail=detail or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        reverses=reverses,
+    )
+    left = points
+    allocations = []
+    for lot_id, remaining in lots if lots is not None else open_lots(membership.pk):
+        if left <= 0:
+            break
+        take = min(left, remaining)
+        allocations.append(PointsAllocation(consumer=entry, lot_id=lot_id, points=take))
+        left -= take
+    PointsAllocation.objects.bulk_create(allocations)
+    # left > 0 only if the cache and the lots disagree; the balance constraint still refuses a negative balance.
+    if points:
+        membership.balance -= points
+        Membership.objects.filter(pk=membership.pk).update(balance=F("balance") - points)
+        _entry_event(entry, membership, actor)
+    return entry
+
+
+@transaction.atomic
+def credit_points(
+    *,
+    customer_id: int,
+    points: int,
+    source_key: str,
+    reason: str,
+    actor=None,
+    kind: str = PointsEntry.Kind.EARN,
+    expires_on: date | None = None,
+) -> PointsEntry:
+    """Add ``points`` to the customer's balance as a new lot (expiring per the programme unless ``expires_on``).
+
+    Idempotent on ``source_key``: a replay returns the stored entry and credits nothing. No access check: for
+    services and automation acting for the system (offers, campaigns); people adjust through ``adjust_points``.
+    Emits ``points.credited``; an earn may upgrade the tier (``member.tier_changed``).
+    """
+    _check_points(points)
+    source_key = _check_key(source_key)
+    if kind not in (PointsEntry.Kind.EARN, PointsEntry.Kind.ADJUST):
+        raise PointsInvalid(_("Unknown kind of credit."), kind=[_("Use earn or adjust.")])
+    membership = _locked(customer_id)
+    existing = _replayed(source_key, customer_id, kind)
+    if existing is not None:
+        return existing
+    entry = _credit(
+        membership, points=points, source_key=source_key, kind=kind, reason=reason, actor=actor, expires_on=expires_on
+    )
+    if kind == PointsEntry.Kind.EARN:
+        evaluate_tier(membership, allow_down=False)
+    return entry
+
+
+@transaction.atomic
+def redeem_points(*, actor, customer_id: int, points: int, source_key: str, reason: str = "") -> PointsEntry:
+    """Spend ``points`` of the customer's balance, oldest-expiring lots first.
+
+    ``actor`` None is the system; a person must be able to edit the customer (else not found). Idempotent on
+    ``source_key``. Raises InsufficientPoints (409, details: balance, requested) when the balance does not cover
+    it; nothing is written then. Emits ``points.debited``.
+    """
+    _check_points(points)
+    source_key = _check_key(source_key)
+    if actor is not None and not access.editable_customers(actor).filter(pk=customer_id).exists():
+        raise MembershipNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    membership = _locked(customer_id)
+    existing = _replayed(source_key, customer_id, PointsEntry.Kind.REDEEM)
+    if existing is not None:
+        return existing
+    if membership.balance < points:
+        raise InsufficientPoints(
+            _("The balance of %(balance)s points does not cover %(points)s.")
+            % {"balance": membership.balance, "points": points},
+            balance=membership.balance,
+            requested=points,
+        )
+    return _debit(
+        membership, points=points, source_key=source_key, kind=PointsEntry.Kind.REDEEM, reason=reason, actor=actor
+    )
+
+
+@transaction.atomic
+def adjust_points(*, actor, customer_id: int, points: int, reason: str, source_key: str) -> PointsEntry:
+    """A manual correction (positive or negative) by a person who may edit the customer.
+
+    Above the programme's adjustment threshold (absolute value) only managers and admins may adjust (403).
+    A reason is required. A negative adjustment cannot take the balance below zero (InsufficientPoints).
+    Idempotent on ``source_key``.
+    """
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0 or abs(points) > MAX_POINTS:
+        raise PointsInvalid(_("Enter a whole number of points other than zero."), points=[_("Not zero.")])
+    source_key = _check_key(source_key)
+    if not (reason or "").strip():
+        raise PointsInvalid(_("Say why the points are adjusted."), reason=[_("A reason is required.")])
+    if not access.editable_customers(actor).filter(pk=customer_id).exists():
+        raise MembershipNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    settings = programme()
+    if abs(points) > settings.adjustment_threshold and not _is_manager(actor):
+        raise AdjustmentDenied(
+            _("Adjustments of more than %(limit)s points need a manager.") % {"limit": settings.adjustment_threshold},
+            threshold=settings.adjustment_threshold,
+        )
+    membership = _locked(customer_id)
+    existing = _replayed(source_key, customer_id, PointsEntry.Kind.ADJUST)
+    if existing is not None:
+        return existing
+    if points > 0:
+        return _credit(
+            membership, points=points, source_key=source_key, kind=PointsEntry.Kind.ADJUST, reason=reason, actor=actor
+        )
+    if membership.balance < -points:
+        raise InsufficientPoints(
+            _("The balance of %(balance)s points does not cover %(points)s.")
+            % {"balance": membership.balance, "points": -points},
+            balance=membership.balance,
+            requested=-points,
+        )
+    return _debit(
+        membership, points=-points, source_key=source_key, kind=PointsEntry.Kind.ADJUST, reason=reason, actor=actor
+    )
+
+
+# ------------------------------------------------------------------------------------------------ earning
+
+
+def _campaigns(at: datetime) -> list[BonusCampaign]:
+    return list(BonusCampaign.objects.filter(active=True, starts_at__lte=at, ends_at__gt=at).order_by("pk"))
+
+
+def _campaign_members(campaign: BonusCampaign, customer_ids, now: datetime) -> set[int] | None:
+    """Customers (among ``customer_ids``) the campaign's rule matches; None when it has no rule (everyone)."""
+    if not campaign.rule.strip():
+        return None
+    from guanxi.core import rules
+
+    try:
+        rule = rules.parse(campaign.rule)
+    except rules.RuleError:
+        return set()  # a rule broken after saving earns no bonus rather than failing the order
+    customers = access.visible_customers(None, system=True).filter(pk__in=list(customer_ids))
+    return set(rules.filter_customers(customers, rule, now=now).values_list("pk", flat=True))
+
+
+def order_points(
+    amount: Decimal, currency: str, multiplier: Decimal, campaigns, settings: Programme
+) -> tuple[int, dict]:
+    """Points for one order and their breakdown.
+
+    base = floor(amount x points per unit) (orders in another currency than the programme's earn no base),
+    x the tier multiplier x each matching campaign's multiplier (floored once at the end), + the per-order
+    points + each campaign's bonus points.
+    """
+    base = Decimal(0)
+    if currency.upper() == settings.currency.upper():
+        base = (amount * settings.points_per_unit).quantize(Decimal(1), rounding=ROUND_FLOOR)
+    factor = Decimal(multiplier)
+    bonus = settings.points_per_order
+    applied = []
+    for campaign in campaigns:
+        factor *= campaign.multiplier
+        bonus += campaign.bonus_points
+        applied.append(campaign.pk)
+    total = int((base * factor).quantize(Decimal(1), rounding=ROUND_FLOOR)) + bonus
+    return total, {"base": int(base), "multiplier": str(factor), "bonus": bonus, "campaigns": applied}
+
+
+def _order_key(order_id: int) -> str:
+    return f"order:{order_id}"
+
+
+@transaction.atomic
+def earn_for_order(order_id: int) -> PointsEntry | None:
+    """Credit the points of one order (``order:<id>``) at the order's time; a second call credits nothing.
+
+    A refunded order earns nothing. Runs inside ``place_order``'s transaction through the ``order.placed``
+    subscriber. May upgrade the tier at once.
+    """
+    order = django_apps.get_model("commerce", "Order").objects.filter(pk=order_id).first()
+    if order is None or order.refunded_at is not None:
+        return None
+    membership = _locked(order.customer_id)
+    key = _order_key(order.pk)
+    existing = PointsEntry.objects.filter(source_key=key).first()
+    if existing is not None:
+        return existing
+    settings = programme()
+    campaigns = _campaigns(order.ordered_at)
+    matching = []
+    for campaign in campaigns:
+        members = _campaign_members(campaign, [order.customer_id], order.ordered_at)
+        if members is None or order.customer_id in members:
+            matching.append(campaign)
+    points, detail = order_points(order.amount, order.currency, membership.tier.multiplier, matching, settings)
+    entry = None
+    if points > 0:
+        detail["tier"] = membership.tier.key
+        entry = _credit(
+            membership,
+            points=points,
+            source_key=key,
+            kind=PointsEntry.Kind.EARN,
+            reason=_("Order %(number)s") % {"number": order.external_id},
+            actor=None,
+            earned_at=order.ordered_at,
+            order_id=order.pk,
+            detail=detail,
+        )
+    evaluate_tier(membership, allow_down=False)
+    return entry
+
+
+_BATCH = 2000
+
+
+def earn_for_orders(order_ids) -> int:
+    """Credit the points of many orders at once (imports, the benchmark); returns how many entries were written.
+
+    The same result as ``earn_for_order`` on each order in id order, except that the tier multiplier is the
+    tier each customer had before the batch (upgrades are applied once at the end of each chunk). Set-based:
+    per chunk, one read of the orders, existing keys and memberships (locked in key order, so two batches
+    cannot deadlock), a bulk insert of entries, one balance update per customer, and a tier pass over the
+    customers whose window changed. Idempotent on ``order:<id>``. Each chunk is its own transaction unless the
+    caller already holds one.
+    """
+    ids = sorted({int(pk) for pk in order_ids})
+    written = 0
+    for start in range(0, len(ids), _BATCH):
+        written += _earn_chunk(ids[start : start + _BATCH])
+    return written
+
+
+@transaction.atomic
+def _earn_chunk(ids: list[int]) -> int:
+    Order = django_apps.get_model("commerce", "Order")
+    orders = list(
+        Order.objects.filter(pk__in=ids, refunded_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "amount", "currency", "ordered_at", "external_id")
+    )
+    if not orders:
+        return 0
+    done = set(
+        PointsEntry.objects.filter(source_key__in=[_order_key(o[0]) for o in orders]).values_list(
+            "source_key", flat=True
+        )
+    )
+    orders = [o for o in orders if _order_key(o[0]) not in done]
+    if not orders:
+        return 0
+    customer_ids = sorted({o[1] for o in orders})
+    lowest = tiers()[0]
+    now = timezone.now()
+    existing = set(Membership.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    Membership.objects.bulk_create(
+        [
+            Membership(customer_id=pk, tier=lowest, joined_at=now, tier_since=now)
+            for pk in customer_ids
+            if pk not in existing
+        ],
+        ignore_conflicts=True,
+    )
+    memberships = {m.pk: m for m in Membership.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk")}
+    tier_by_pk = {t.pk: t for t in tiers()}
+    for membership in memberships.values():
+        membership.tier = tier_by_pk[membership.tier_id]
+    settings = programme()
+    all_campaigns = list(BonusCampaign.objects.filter(active=True).order_by("pk"))
+    members_of = {c.pk: _campaign_members(c, customer_ids, now) for c in all_campaigns}
+    entries = []
+    delta: dict[int, int] = {}
+    for pk, customer_id, amount, currency, ordered_at, number in orders:
+        matching = [
+            c
+            for c in all_campaigns
+            if c.starts_at <= ordered_at < c.ends_at and (members_of[c.pk] is None or customer_id in members_of[c.pk])
+        ]
+        membership = memberships[customer_id]
+        points, detail = order_points(amount, currency, membership.tier.multiplier, matching, settings)
+        if points <= 0:
+            continue
+        detail["tier"] = membership.tier.key
+        entries.append(
+            PointsEntry(
+                customer_id=customer_id,
+                kind=PointsEntry.Kind.EARN,
+                points=points,
+                source_key=_order_key(pk),
+                order_id=pk,
+                earned_at=ordered_at,
+                expires_on=lot_expiry(timezone.localdate(ordered_at), settings),
+                reason=(_("Order %(number)s") % {"number": number})[:255],
+                detail=detail,
+            )
+        )
+        delta[customer_id] = delta.get(customer_id, 0) + points
+    PointsEntry.objects.bulk_create(entries, batch_size=1000)
+    for membership in memberships.values():
+        membership.balance += delta.get(membership.pk, 0)
+    Membership.objects.bulk_update([m for m in memberships.values() if m.pk in delta], ["balance"], batch_size=1000)
+    if entries:
+        events.record(
+            "points.earned_batch",
+            subject=memberships[entries[0].customer_id].customer,
+            payload={"orders": len(entries), "customer_ids": sorted(delta), "points": sum(delta.values())},
+        )
+    evaluate_tiers([memberships[pk] for pk in sorted(delta)], allow_down=False, now=now)
+    return len(entries)
+
+
+# ------------------------------------------------------------------------------------------------ refunds
+
+
+@transaction.atomic
+def reverse_order(order_id: int, *, actor=None) -> PointsEntry | None:
+    """Take back exactly what the order earned (``refund:<id>``), at most the balance; idempotent.
+
+    If some of those points were already spent, the balance does not go negative: the reversal takes what the
+    balance holds (the order's own lot first, then FIFO) and records the points it could not take in its detail
+    (``shortfall``). Nothing happens for an order that earned nothing.
+    """
+    earned = PointsEntry.objects.filter(source_key=_order_key(order_id)).first()
+    if earned is None:
+        return None
+    membership = _locked(earned.customer_id)
+    key = f"refund:{order_id}"
+    existing = PointsEntry.objects.filter(source_key=key).first()
+    if existing is not None:
+        return existing
+    take = min(earned.points, membership.balance)
+    return _debit(
+        membership,
+        points=take,
+        source_key=key,
+        kind=PointsEntry.Kind.REVERSE,
+        reason=_("Refund of order %(id)s") % {"id": order_id},
+        actor=actor,
+        order_id=order_id,
+        reverses=earned,
+        lots=open_lots(membership.pk, prefer_lot_id=earned.pk),
+        detail={"earned": earned.points, "reversed": take, "shortfall": earned.points - take},
+    )
+
+
+# ------------------------------------------------------------------------------------------------ expiry
+
+
+def expire_points(today: date | None = None) -> int:
+    """Expire what is left of every lot whose ``expires_on`` is before ``today`` (``expire:<lot id>``).
+
+    Idempotent: a lot already expired has nothing left. One transaction per customer. Returns entries written.
+    """
+    today = today or timezone.localdate()
+    customer_ids = list(
+        PointsEntry.objects.filter(points__gt=0, expires_on__lt=today)
+        .annotate(used=Coalesce(Sum("consumed_by__points"), 0))
+        .filter(points__gt=F("used"))
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    written = 0
+    for customer_id in sorted(set(customer_ids)):
+        written += _expire_customer(customer_id, today)
+    return written
+
+
+@transaction.atomic
+def _expire_customer(customer_id: int, today: date) -> int:
+    membership = _locked(customer_id)
+    lots = open_lots(customer_id)
+    written = 0
+    expiry_ids = set(
+        PointsEntry.objects.filter(customer_id=customer_id, points__gt=0, expires_on__lt=today).values_list(
+            "pk", flat=True
+        )
+    )
+    for lot_id, remaining in lots:
+        if lot_id not in expiry_ids:
+            continue
+        key = f"expire:{lot_id}"
+        if PointsEntry.objects.filter(source_key=key).exists():
+            continue
+        remaining = min(remaining, membership.balance)
+        if remaining <= 0:
+            continue
+        _debit(
+            membership,
+            points=remaining,
+            source_key=key,
+            kind=PointsEntry.Kind.EXPIRE,
+            reason=_("Points expired"),
+            actor=None,
+            lots=[(lot_id, remaining)],
+        )
+        written += 1
+    return written
+
+
+# ------------------------------------------------------------------------------------------------ tiers
+
+
+def window_stats(customer_ids, now: datetime | None = None) -> dict[int, tuple[int, Decimal]]:
+    """``{customer_id: (points earned in window, spend in window)}``; refunded orders count for neither."""
+    now = now or timezone.now()
+    settings = programme()
+    since = window_start(now, settings)
+    ids = list(customer_ids)
+    points = dict(
+        PointsEntry.objects.filter(
+            customer_id__in=ids, kind=PointsEntry.Kind.EARN, earned_at__gt=since, earned_at__lte=now
+        )
+        .filter(Q(order__isnull=True) | Q(order__refunded_at__isnull=True))
+        .values("customer_id")
+        .annotate(total=Sum("points"))
+        .values_list("customer_id", "total")
+    )
+    spend = dict(
+        django_apps.get_model("commerce", "Order")
+        .objects.filter(
+            customer_id__in=ids,
+            ordered_at__gt=since,
+            ordered_at__lte=now,
+            refunded_at__isnull=True,
+            currency__iexact=settings.currency,
+        )
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values_list("customer_id", "total")
+    )
+    return {pk: (int(points.get(pk) or 0), Decimal(spend.get(pk) or 0)) for pk in ids}
+
+
+def qualifying_tier(window_points: int, window_spend: Decimal, ladder: list[MembershipTier]) -> MembershipTier:
+    """The highest tier whose entry rule holds: points >= min_points OR spend >= min_spend (the lowest always)."""
+    best = ladder[0]
+    for tier in ladder:
+        if window_points >= tier.min_points or window_spend >= tier.min_spend:
+            best = tier
+    return best
+
+
+def evaluate_tier(membership: Membership, *, allow_down: bool, now: datetime | None = None) -> bool:
+    return bool(evaluate_tiers([membership], allow_down=allow_down, now=now))
+
+
+def evaluate_tiers(memberships, *, allow_down: bool, now: datetime | None = None) -> list[TierChange]:
+    """Move each membership to the tier its window qualifies for: up always, down only when ``allow_down``.
+
+    Writes a TierChange and emits ``member.tier_changed`` per move. The caller holds the memberships' locks.
+    """
+    memberships = list(memberships)
+    if not memberships:
+        return []
+    now = now or timezone.now()
+    ladder = tiers()
+    by_pk = {t.pk: t for t in ladder}
+    stats = window_stats([m.pk for m in memberships], now)
+    changes = []
+    for membership in memberships:
+        points, spend = stats[membership.pk]
+        target = qualifying_tier(points, spend, ladder)
+        current = by_pk.get(membership.tier_id)
+        if current is not None and target.rank == current.rank:
+            continue
+        going_up = current is None or target.rank > current.rank
+        if not going_up and not allow_down:
+            continue
+        changes.append(_move_tier(membership, current, target, points, spend, now))
+    return changes
+
+
+def _move_tier(membership, current, target, points, spend, now, reason="") -> TierChange:
+    direction = TierChange.Direction.UP if current is None or target.rank > current.rank else TierChange.Direction.DOWN
+    Membership.objects.filter(pk=membership.pk).update(tier=target, tier_since=now, version=F("version") + 1)
+    membership.tier = target
+    membership.tier_since = now
+    membership.version += 1
+    change = TierChange.objects.create(
+        customer_id=membership.pk,
+        from_tier=current,
+        to_tier=target,
+        direction=direction,
+        at=now,
+        window_points=points,
+        window_spend=spend,
+        reason=reason,
+    )
+    events.record(
+        "member.tier_changed",
+        subject=membership.customer,
+        payload={
+            "customer_id": membership.pk,
+            "from_tier": current.key if current else None,
+            "to_tier": target.key,
+            "direction": direction,
+            "window_points": points,
+            "window_spend": spend,
+        },
+        audit_action="update",
+        changes={"member_tier": [current.key if current else None, target.key]},
+    )
+    return change
+
+
+def review_tiers(now: datetime | None = None) -> int:
+    """The nightly pass: every membership to the tier its window qualifies for (downgrades included).
+
+    One transaction per chunk of memberships, locked in key order. Returns the number of tier changes.
+    """
+    now = now or timezone.now()
+    pks = list(Membership.objects.order_by("pk").values_list("pk", flat=True))
+    moved = 0
+    for start in range(0, len(pks), _BATCH):
+        with transaction.atomic():
+            chunk = list(
+                Membership.objects.select_for_update().filter(pk__in=pks[start : start + _BATCH]).order_by("pk")
+            )
+            moved += len(evaluate_tiers(chunk, allow_down=True, now=now))
+    return moved
+
+
+# ------------------------------------------------------------------------------------------------ admin
+
+
+TIER_FIELDS = (
+    "key",
+    "name",
+    "name_zh_hans",
+    "rank",
+    "min_points",
+    "min_spend",
+    "multiplier",
+    "discount_percent",
+    "benefits",
+    "benefits_zh_hans",
+)
+
+PROGRAMME_FIELDS = (
+    "name",
+    "name_zh_hans",
+    "points_per_unit",
+    "points_per_order",
+    "currency",
+    "expiry",
+    "expiry_months",
+    "window_months",
+    "adjustment_threshold",
+)
+
+
+@transaction.atomic
+def update_programme(*, actor, data: dict, version: int | None) -> Programme:
+    """Change the programme's settings (admins), with optimistic locking on ``version``.
+
+    Emits ``loyalty.programme_updated``."""
+    _require_admin(actor)
+    settings = Programme.objects.select_for_update().get(pk=programme().pk)
+    check_version(settings, version)
+    errors: dict[str, list[str]] = {}
+    if "currency" in data:
+        data["currency"] = str(data["currency"]).upper()
+        if len(data["currency"]) != 3 or not data["currency"].isalpha():
+            errors["currency"] = [_("Use a three-letter ISO 4217 code such as CNY.")]
+    if "expiry" in data and data["expiry"] not in Programme.Expiry.values:
+        errors["expiry"] = [_("Unknown expiry rule.")]
+    if "window_months" in data and not 1 <= int(data["window_months"]) <= 120:
+        errors["window_months"] = [_("Between 1 and 120 months.")]
+    if "points_per_unit" in data and Decimal(data["points_per_unit"]) < 0:
+        errors["points_per_unit"] = [_("Cannot be negative.")]
+    if errors:
+        raise PointsInvalid(_("The programme settings are not valid."), **errors)
+    before = events.snapshot(settings, PROGRAMME_FIELDS)
+    for name in PROGRAMME_FIELDS:
+        if name in data:
+            setattr(settings, name, data[name])
+    bump_version(settings)
+    settings.save()
+    events.record(
+        "loyalty.programme_updated",
+        subject=settings,
+        actor=actor,
+        audit_action="update",
+        changes=events.diff(before, events.snapshot(settings, PROGRAMME_FIELDS)),
+    )
+    return settings
+
+
+def _check_tier(data: dict, tier: MembershipTier | None) -> None:
+    errors: dict[str, list[str]] = {}
+    others = MembershipTier.objects.exclude(pk=tier.pk) if tier else MembershipTier.objects.all()
+    if "key" in data and others.filter(key=data["key"]).exists():
+        errors["key"] = [_("Another tier has this key.")]
+    if "rank" in data and others.filter(rank=data["rank"]).exists():
+        errors["rank"] = [_("Another tier has this rank.")]
+    if "name" in data and not str(data["name"]).strip():
+        errors["name"] = [_("A name is required.")]
+    if errors:
+        raise TierInvalid(_("The tier is not valid."), **errors)
+
+
+@transaction.atomic
+def create_tier(*, actor, data: dict) -> MembershipTier:
+    """A new tier (admins). Emits ``loyalty.tier_created``. Members move into it at the next review."""
+    _require_admin(actor)
+    _check_tier(data, None)
+    tier = MembershipTier.objects.create(**{k: v for k, v in data.items() if k in TIER_FIELDS})
+    events.record(
+        "loyalty.tier_created", subject=tier, actor=actor, audit_action="create", changes={"key": [None, tier.key]}
+    )
+    return tier
+
+
+@transaction.atomic
+def update_tier(*, actor, tier_id: int, data: dict) -> MembershipTier:
+    """Rename a tier or change its rule and benefits (admins). Emits ``loyalty.tier_updated``."""
+    _require_admin(actor)
+    tier = MembershipTier.objects.select_for_update().filter(pk=tier_id).first()
+    if tier is None:
+        raise TierNotFound(_("No tier with id %(id)s.") % {"id": tier_id})
+    _check_tier(data, tier)
+    before = events.snapshot(tier, TIER_FIELDS)
+    for name in TIER_FIELDS:
+        if name in data:
+            setattr(tier, name, data[name])
+    tier.save()
+    events.record(
+        "loyalty.tier_updated",
+        subject=tier,
+        actor=actor,
+        audit_action="update",
+        changes=events.diff(before, events.snapshot(tier, TIER_FIELDS)),
+    )
+    return tier
+
+
+@transaction.atomic
+def delete_tier(*, actor, tier_id: int) -> None:
+    """Remove a tier nobody holds and no history names (admins); otherwise a 409."""
+    _require_admin(actor)
+    tier = MembershipTier.objects.select_for_update().filter(pk=tier_id).first()
+    if tier is None:
+        raise TierNotFound(_("No tier with id %(id)s.") % {"id": tier_id})
+    in_use = (
+        tier.members.exists()
+        or TierChange.objects.filter(Q(from_tier=tier) | Q(to_tier=tier)).exists()
+        or MembershipTier.objects.count() <= 1
+    )
+    if in_use:
+        from guanxi.core.errors import Conflict
+
+        raise Conflict(_("This tier is in use; rename it instead."))
+    events.record(
+        "loyalty.tier_deleted", subject=tier, actor=actor, audit_action="delete", changes={"key": [tier.key, None]}
+    )
+    tier.delete()
+
+
+@transaction.atomic
+def set_birth_date(*, actor, customer_id: int, birth_date: date | None) -> Membership:
+    """Record the member's birth date (for birthday offers). The actor must be able to edit the customer."""
+    if not access.editable_customers(actor).filter(pk=customer_id).exists():
+        raise MembershipNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
+    membership = _locked(customer_id)
+    before = membership.birth_date
+    membership.birth_date = birth_date
+    bump_version(membership)
+    membership.save(update_fields=["birth_date", "version"])
+    events.record(
+        "member.updated",
+        subject=membership.customer,
+        actor=actor,
+        payload={"customer_id": customer_id},
+        audit_action="update",
+        changes={"birth_date": [before, birth_date]},
+    )
+    return membership
