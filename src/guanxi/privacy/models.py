@@ -12,6 +12,9 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     WECHAT = "wechat", _("WeChat")
     PHONE = "phone", _("Phone calls")
+    # Satisfaction surveys are service feedback, not marketing: a customer may refuse marketing e-mail and still
+    # want to be asked about their ticket, or the reverse (guanxi.surveys uses this channel).
+    SURVEYS = "surveys", _("Surveys")
 
 
 class Consent(AppendOnlyModel):
