@@ -7,7 +7,7 @@ import pytest
 
 from guanxi.commerce.services import refund_order
 from guanxi.core.models import Event
-from guanxi.loyalty import handlers, services
+from guanxi.loyalty import handlers, programme, services
 from guanxi.loyalty.models import BonusCampaign, MembershipTier, PointsEntry, Programme
 from tests.loyalty.conftest import ledger_sum
 
@@ -39,7 +39,7 @@ def test_the_same_order_event_delivered_twice_credits_once(customer, place):
 
 def test_per_order_points_tier_multiplier_and_campaigns_add_up(customer, place):
     Programme.objects.update(points_per_order=5)
-    services.ensure_defaults()
+    programme.ensure_defaults()
     membership = services.membership_for(customer.pk)
     gold = MembershipTier.objects.get(key="gold")
     type(membership).objects.filter(pk=membership.pk).update(tier=gold)

@@ -9,87 +9,34 @@ constraint on ``Membership.balance`` is the last line of defence.
 
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
-from importlib import import_module
 
-from dateutil.relativedelta import relativedelta
 from django.apps import apps as django_apps
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.core import access, events
-from guanxi.core.locking import bump_version, check_version
+from guanxi.core.locking import bump_version
 from guanxi.loyalty.errors import (
     AdjustmentDenied,
     InsufficientPoints,
-    LoyaltyDenied,
     MembershipNotFound,
     PointsInvalid,
     SourceKeyConflict,
-    TierInvalid,
-    TierNotFound,
 )
 from guanxi.loyalty.models import (
     BonusCampaign,
     Membership,
-    MembershipTier,
     PointsAllocation,
     PointsEntry,
     Programme,
-    TierChange,
 )
+from guanxi.loyalty.programme import is_manager, lot_expiry, programme, tiers
+from guanxi.loyalty.tiering import evaluate_tier, evaluate_tiers
 
 MAX_POINTS = 100_000_000
-
-
-# ------------------------------------------------------------------------------------------------ settings
-
-
-def ensure_defaults() -> None:
-    """The seeded tiers and programme row, if a test flush or an operator removed them."""
-    if not MembershipTier.objects.exists() or not Programme.objects.exists():
-        import_module("guanxi.loyalty.migrations.0002_default_tiers").create_defaults(django_apps, None)
-
-
-def programme() -> Programme:
-    found = Programme.objects.order_by("pk").first()
-    if found is None:
-        ensure_defaults()
-        found = Programme.objects.order_by("pk").first()
-    return found
-
-
-def tiers() -> list[MembershipTier]:
-    found = list(MembershipTier.objects.order_by("rank"))
-    if not found:
-        ensure_defaults()
-        found = list(MembershipTier.objects.order_by("rank"))
-    return found
-
-
-def lot_expiry(earned_on: date, settings: Programme) -> date | None:
-    """When points earned on ``earned_on`` expire (they are usable through that day)."""
-    if settings.expiry == Programme.Expiry.NEVER:
-        return None
-    if settings.expiry == Programme.Expiry.MONTHS:
-        return earned_on + relativedelta(months=settings.expiry_months)
-    return date(earned_on.year + 1, 12, 31)
-
-
-def window_start(now: datetime, settings: Programme) -> datetime:
-    """The rolling window is (now - window_months, now]: a point earned exactly at the start no longer counts."""
-    return now - relativedelta(months=settings.window_months)
-
-
-def _is_manager(user) -> bool:
-    return access.role_of(user) in (access.ADMIN, access.MANAGER)
-
-
-def _require_admin(actor) -> None:
-    if access.role_of(actor) != access.ADMIN:
-        raise LoyaltyDenied(_("Only administrators may change the membership programme."))
 
 
 # ------------------------------------------------------------------------------------------------ memberships
@@ -340,7 +287,7 @@ def adjust_points(*, actor, customer_id: int, points: int, reason: str, source_k
     if not access.editable_customers(actor).filter(pk=customer_id).exists():
         raise MembershipNotFound(_("No customer with id %(id)s.") % {"id": customer_id})
     settings = programme()
-    if abs(points) > settings.adjustment_threshold and not _is_manager(actor):
+    if abs(points) > settings.adjustment_threshold and not is_manager(actor):
         raise AdjustmentDenied(
             _("Adjustments of more than %(limit)s points need a manager.") % {"limit": settings.adjustment_threshold},
             threshold=settings.adjustment_threshold,
@@ -638,265 +585,6 @@ def _expire_customer(customer_id: int, today: date) -> int:
         )
         written += 1
     return written
-
-
-# ------------------------------------------------------------------------------------------------ tiers
-
-
-def window_stats(customer_ids, now: datetime | None = None) -> dict[int, tuple[int, Decimal]]:
-    """``{customer_id: (points earned in window, spend in window)}``; refunded orders count for neither."""
-    now = now or timezone.now()
-    settings = programme()
-    since = window_start(now, settings)
-    ids = list(customer_ids)
-    points = dict(
-        PointsEntry.objects.filter(
-            customer_id__in=ids, kind=PointsEntry.Kind.EARN, earned_at__gt=since, earned_at__lte=now
-        )
-        .filter(Q(order__isnull=True) | Q(order__refunded_at__isnull=True))
-        .values("customer_id")
-        .annotate(total=Sum("points"))
-        .values_list("customer_id", "total")
-    )
-    spend = dict(
-        django_apps.get_model("commerce", "Order")
-        .objects.filter(
-            customer_id__in=ids,
-            ordered_at__gt=since,
-            ordered_at__lte=now,
-            refunded_at__isnull=True,
-            currency__iexact=settings.currency,
-        )
-        .values("customer_id")
-        .annotate(total=Sum("amount"))
-        .values_list("customer_id", "total")
-    )
-    return {pk: (int(points.get(pk) or 0), Decimal(spend.get(pk) or 0)) for pk in ids}
-
-
-def qualifying_tier(window_points: int, window_spend: Decimal, ladder: list[MembershipTier]) -> MembershipTier:
-    """The highest tier whose entry rule holds: points >= min_points OR spend >= min_spend (the lowest always)."""
-    best = ladder[0]
-    for tier in ladder:
-        if window_points >= tier.min_points or window_spend >= tier.min_spend:
-            best = tier
-    return best
-
-
-def evaluate_tier(membership: Membership, *, allow_down: bool, now: datetime | None = None) -> bool:
-    return bool(evaluate_tiers([membership], allow_down=allow_down, now=now))
-
-
-def evaluate_tiers(memberships, *, allow_down: bool, now: datetime | None = None) -> list[TierChange]:
-    """Move each membership to the tier its window qualifies for: up always, down only when ``allow_down``.
-
-    Writes a TierChange and emits ``member.tier_changed`` per move. The caller holds the memberships' locks.
-    """
-    memberships = list(memberships)
-    if not memberships:
-        return []
-    now = now or timezone.now()
-    ladder = tiers()
-    by_pk = {t.pk: t for t in ladder}
-    stats = window_stats([m.pk for m in memberships], now)
-    changes = []
-    for membership in memberships:
-        points, spend = stats[membership.pk]
-        target = qualifying_tier(points, spend, ladder)
-        current = by_pk.get(membership.tier_id)
-        if current is not None and target.rank == current.rank:
-            continue
-        going_up = current is None or target.rank > current.rank
-        if not going_up and not allow_down:
-            continue
-        changes.append(_move_tier(membership, current, target, points, spend, now))
-    return changes
-
-
-def _move_tier(membership, current, target, points, spend, now, reason="") -> TierChange:
-    direction = TierChange.Direction.UP if current is None or target.rank > current.rank else TierChange.Direction.DOWN
-    Membership.objects.filter(pk=membership.pk).update(tier=target, tier_since=now, version=F("version") + 1)
-    membership.tier = target
-    membership.tier_since = now
-    membership.version += 1
-    change = TierChange.objects.create(
-        customer_id=membership.pk,
-        from_tier=current,
-        to_tier=target,
-        direction=direction,
-        at=now,
-        window_points=points,
-        window_spend=spend,
-        reason=reason,
-    )
-    events.record(
-        "member.tier_changed",
-        subject=membership.customer,
-        payload={
-            "customer_id": membership.pk,
-            "from_tier": current.key if current else None,
-            "to_tier": target.key,
-            "direction": direction,
-            "window_points": points,
-            "window_spend": spend,
-        },
-        audit_action="update",
-        changes={"member_tier": [current.key if current else None, target.key]},
-    )
-    return change
-
-
-def review_tiers(now: datetime | None = None) -> int:
-    """The nightly pass: every membership to the tier its window qualifies for (downgrades included).
-
-    One transaction per chunk of memberships, locked in key order. Returns the number of tier changes.
-    """
-    now = now or timezone.now()
-    pks = list(Membership.objects.order_by("pk").values_list("pk", flat=True))
-    moved = 0
-    for start in range(0, len(pks), _BATCH):
-        with transaction.atomic():
-            chunk = list(
-                Membership.objects.select_for_update().filter(pk__in=pks[start : start + _BATCH]).order_by("pk")
-            )
-            moved += len(evaluate_tiers(chunk, allow_down=True, now=now))
-    return moved
-
-
-# ------------------------------------------------------------------------------------------------ admin
-
-
-TIER_FIELDS = (
-    "key",
-    "name",
-    "name_zh_hans",
-    "rank",
-    "min_points",
-    "min_spend",
-    "multiplier",
-    "discount_percent",
-    "benefits",
-    "benefits_zh_hans",
-)
-
-PROGRAMME_FIELDS = (
-    "name",
-    "name_zh_hans",
-    "points_per_unit",
-    "points_per_order",
-    "currency",
-    "expiry",
-    "expiry_months",
-    "window_months",
-    "adjustment_threshold",
-)
-
-
-@transaction.atomic
-def update_programme(*, actor, data: dict, version: int | None) -> Programme:
-    """Change the programme's settings (admins), with optimistic locking on ``version``.
-
-    Emits ``loyalty.programme_updated``."""
-    _require_admin(actor)
-    settings = Programme.objects.select_for_update().get(pk=programme().pk)
-    check_version(settings, version)
-    errors: dict[str, list[str]] = {}
-    if "currency" in data:
-        data["currency"] = str(data["currency"]).upper()
-        if len(data["currency"]) != 3 or not data["currency"].isalpha():
-            errors["currency"] = [_("Use a three-letter ISO 4217 code such as CNY.")]
-    if "expiry" in data and data["expiry"] not in Programme.Expiry.values:
-        errors["expiry"] = [_("Unknown expiry rule.")]
-    if "window_months" in data and not 1 <= int(data["window_months"]) <= 120:
-        errors["window_months"] = [_("Between 1 and 120 months.")]
-    if "points_per_unit" in data and Decimal(data["points_per_unit"]) < 0:
-        errors["points_per_unit"] = [_("Cannot be negative.")]
-    if errors:
-        raise PointsInvalid(_("The programme settings are not valid."), **errors)
-    before = events.snapshot(settings, PROGRAMME_FIELDS)
-    for name in PROGRAMME_FIELDS:
-        if name in data:
-            setattr(settings, name, data[name])
-    bump_version(settings)
-    settings.save()
-    events.record(
-        "loyalty.programme_updated",
-        subject=settings,
-        actor=actor,
-        audit_action="update",
-        changes=events.diff(before, events.snapshot(settings, PROGRAMME_FIELDS)),
-    )
-    return settings
-
-
-def _check_tier(data: dict, tier: MembershipTier | None) -> None:
-    errors: dict[str, list[str]] = {}
-    others = MembershipTier.objects.exclude(pk=tier.pk) if tier else MembershipTier.objects.all()
-    if "key" in data and others.filter(key=data["key"]).exists():
-        errors["key"] = [_("Another tier has this key.")]
-    if "rank" in data and others.filter(rank=data["rank"]).exists():
-        errors["rank"] = [_("Another tier has this rank.")]
-    if "name" in data and not str(data["name"]).strip():
-        errors["name"] = [_("A name is required.")]
-    if errors:
-        raise TierInvalid(_("The tier is not valid."), **errors)
-
-
-@transaction.atomic
-def create_tier(*, actor, data: dict) -> MembershipTier:
-    """A new tier (admins). Emits ``loyalty.tier_created``. Members move into it at the next review."""
-    _require_admin(actor)
-    _check_tier(data, None)
-    tier = MembershipTier.objects.create(**{k: v for k, v in data.items() if k in TIER_FIELDS})
-    events.record(
-        "loyalty.tier_created", subject=tier, actor=actor, audit_action="create", changes={"key": [None, tier.key]}
-    )
-    return tier
-
-
-@transaction.atomic
-def update_tier(*, actor, tier_id: int, data: dict) -> MembershipTier:
-    """Rename a tier or change its rule and benefits (admins). Emits ``loyalty.tier_updated``."""
-    _require_admin(actor)
-    tier = MembershipTier.objects.select_for_update().filter(pk=tier_id).first()
-    if tier is None:
-        raise TierNotFound(_("No tier with id %(id)s.") % {"id": tier_id})
-    _check_tier(data, tier)
-    before = events.snapshot(tier, TIER_FIELDS)
-    for name in TIER_FIELDS:
-        if name in data:
-            setattr(tier, name, data[name])
-    tier.save()
-    events.record(
-        "loyalty.tier_updated",
-        subject=tier,
-        actor=actor,
-        audit_action="update",
-        changes=events.diff(before, events.snapshot(tier, TIER_FIELDS)),
-    )
-    return tier
-
-
-@transaction.atomic
-def delete_tier(*, actor, tier_id: int) -> None:
-    """Remove a tier nobody holds and no history names (admins); otherwise a 409."""
-    _require_admin(actor)
-    tier = MembershipTier.objects.select_for_update().filter(pk=tier_id).first()
-    if tier is None:
-        raise TierNotFound(_("No tier with id %(id)s.") % {"id": tier_id})
-    in_use = (
-        tier.members.exists()
-        or TierChange.objects.filter(Q(from_tier=tier) | Q(to_tier=tier)).exists()
-        or MembershipTier.objects.count() <= 1
-    )
-    if in_use:
-        from guanxi.core.errors import Conflict
-
-        raise Conflict(_("This tier is in use; rename it instead."))
-    events.record(
-        "loyalty.tier_deleted", subject=tier, actor=actor, audit_action="delete", changes={"key": [tier.key, None]}
-    )
-    tier.delete()
 
 
 @transaction.atomic
