@@ -29,12 +29,13 @@ from guanxi.loyalty.errors import (
 from guanxi.loyalty.models import (
     BonusCampaign,
     Membership,
+    MembershipTier,
     PointsAllocation,
     PointsEntry,
     Programme,
 )
 from guanxi.loyalty.programme import is_manager, lot_expiry, programme, tiers
-from guanxi.loyalty.tiering import evaluate_tier, evaluate_tiers
+from guanxi.loyalty.tiering import evaluate_tier, evaluate_tiers, move_tier
 
 MAX_POINTS = 100_000_000
 
@@ -605,4 +606,42 @@ def set_birth_date(*, actor, customer_id: int, birth_date: date | None) -> Membe
         audit_action="update",
         changes={"birth_date": [before, birth_date]},
     )
+    return membership
+
+
+# ------------------------------------------------------------------------------------------------ merges
+
+
+def ledger_balance(customer_id: int) -> int:
+    return PointsEntry.objects.filter(customer_id=customer_id).aggregate(total=Sum("points"))["total"] or 0
+
+
+@transaction.atomic
+def rebuild_balance(customer_id: int) -> Membership:
+    """Set the cached balance to the ledger's sum (after a merge or its undo moved entries between customers)."""
+    membership = _locked(customer_id)
+    total = ledger_balance(customer_id)
+    if total != membership.balance:
+        Membership.objects.filter(pk=customer_id).update(balance=total)
+        membership.balance = total
+    return membership
+
+
+@transaction.atomic
+def after_merge(survivor_id: int, merge_id: int | None) -> Membership:
+    """The survivor keeps the better of the two tiers and the sum of both ledgers (the loser's entries moved).
+
+    Runs in the merge's transaction (``customer.merged``). The loser's membership row was removed by the merge
+    (kept in the merge record, restored by undo); its tier is read from there.
+    """
+    membership = rebuild_balance(survivor_id)
+    loser_tier_id = None
+    if merge_id:
+        record = django_apps.get_model("customers", "MergeRecord").objects.filter(pk=merge_id).first()
+        for row in (record.removed or {}).get("loyalty.Membership", []) if record else []:
+            fields = row.get("fields", row)
+            loser_tier_id = fields.get("tier") or fields.get("tier_id")
+    loser_tier = MembershipTier.objects.filter(pk=loser_tier_id).first() if loser_tier_id else None
+    if loser_tier is not None and loser_tier.rank > membership.tier.rank:
+        move_tier(membership, membership.tier, loser_tier, reason=_("Kept the better tier of a merged record"))
     return membership

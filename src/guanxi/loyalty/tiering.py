@@ -45,7 +45,8 @@ def window_stats(customer_ids, now: datetime | None = None) -> dict[int, tuple[i
         .annotate(total=Sum("amount"))
         .values_list("customer_id", "total")
     )
-    return {pk: (int(points.get(pk) or 0), Decimal(spend.get(pk) or 0)) for pk in ids}
+    cent = Decimal("0.01")
+    return {pk: (int(points.get(pk) or 0), Decimal(spend.get(pk) or 0).quantize(cent)) for pk in ids}
 
 
 def qualifying_tier(window_points: int, window_spend: Decimal, ladder: list[MembershipTier]) -> MembershipTier:
@@ -83,11 +84,17 @@ def evaluate_tiers(memberships, *, allow_down: bool, now: datetime | None = None
         going_up = current is None or target.rank > current.rank
         if not going_up and not allow_down:
             continue
-        changes.append(_move_tier(membership, current, target, points, spend, now))
+        changes.append(move_tier(membership, current, target, points=points, spend=spend, now=now))
     return changes
 
 
-def _move_tier(membership, current, target, points, spend, now, reason="") -> TierChange:
+def move_tier(
+    membership, current, target, *, points=None, spend=None, now: datetime | None = None, reason=""
+) -> TierChange:
+    """Put the membership in ``target``: a TierChange row and ``member.tier_changed`` (the caller holds the lock)."""
+    now = now or timezone.now()
+    if points is None or spend is None:
+        points, spend = window_stats([membership.pk], now)[membership.pk]
     direction = TierChange.Direction.UP if current is None or target.rank > current.rank else TierChange.Direction.DOWN
     Membership.objects.filter(pk=membership.pk).update(tier=target, tier_since=now, version=F("version") + 1)
     membership.tier = target
