@@ -3,7 +3,7 @@ from ninja import Query, Router, Status
 
 from guanxi.commerce import selectors, services
 from guanxi.commerce.models import Order
-from guanxi.commerce.schemas import OrderCreate, OrderList, OrderOut, OrderQuery
+from guanxi.commerce.schemas import OrderCreate, OrderList, OrderOut, OrderQuery, RefundIn
 from guanxi.core.pagination import paginate
 from guanxi.core.schemas import ERRORS, Id
 
@@ -18,6 +18,8 @@ def present(order: Order) -> dict:
         "ordered_at": order.ordered_at,
         "amount": order.amount,
         "currency": order.currency,
+        "refunded_at": order.refunded_at,
+        "refund_reason": order.refund_reason,
         "lines": [
             {"description": ln.description, "quantity": ln.quantity, "unit_price": ln.unit_price}
             for ln in order.lines.all()
@@ -60,3 +62,11 @@ def place_order(request: HttpRequest, payload: OrderCreate):
     lines = [services.LineData(**line) for line in data.pop("lines")]
     order, created = services.place_order(actor=request.auth, data=services.OrderData(**data, lines=lines))
     return Status((201 if created else 200), present(selectors.get_order(request.auth, order.pk)))
+
+
+@router.post("/{order_id}/refund", response={200: OrderOut, **ERRORS})
+def refund_order(request: HttpRequest, order_id: Id, payload: RefundIn):
+    """Mark the whole order refunded (an order of a customer you may change). The points it earned are taken
+    back at once (as far as the balance allows). Refunding again is a 409 ``order_already_refunded``."""
+    order = services.refund_order(actor=request.auth, order_id=order_id, reason=payload.reason)
+    return present(selectors.get_order(request.auth, order.pk))

@@ -35,6 +35,8 @@ class OrderOut(Schema):
     ordered_at: datetime
     amount: Decimal
     currency: str
+    refunded_at: datetime | None = None
+    refund_reason: str = ""
     lines: list[OrderLineOut]
 
 
@@ -51,3 +53,7 @@ class OrderQuery(InputSchema):
     ordered_before: datetime | None = None
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class RefundIn(InputSchema):
+    reason: str = Field("", max_length=255)

@@ -37,3 +37,7 @@ class AdjustmentDenied(PermissionDenied):
 
 class LoyaltyDenied(PermissionDenied):
     code = "loyalty_denied"
+
+
+class CampaignNotFound(NotFound):
+    code = "bonus_campaign_not_found"

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from guanxi.core import access, events
 from guanxi.core.errors import Conflict
 from guanxi.core.locking import bump_version, check_version
-from guanxi.loyalty.errors import LoyaltyDenied, PointsInvalid, TierInvalid, TierNotFound
-from guanxi.loyalty.models import MembershipTier, Programme, TierChange
+from guanxi.loyalty.errors import CampaignNotFound, LoyaltyDenied, PointsInvalid, TierInvalid, TierNotFound
+from guanxi.loyalty.models import BonusCampaign, MembershipTier, Programme, TierChange
 
 # ------------------------------------------------------------------------------------------------ settings
 
@@ -180,7 +180,7 @@ def update_tier(*, actor, tier_id: int, data: dict) -> MembershipTier:
 
 @transaction.atomic
 def delete_tier(*, actor, tier_id: int) -> None:
-    """Remove a tier nobody holds and no history names (admins); otherwise a 409."""
+    """Remove a tier nobody holds and no history names (admins); otherwise a 409. The lowest tier stays."""
     _require_admin(actor)
     tier = MembershipTier.objects.select_for_update().filter(pk=tier_id).first()
     if tier is None:
@@ -188,7 +188,7 @@ def delete_tier(*, actor, tier_id: int) -> None:
     in_use = (
         tier.members.exists()
         or TierChange.objects.filter(Q(from_tier=tier) | Q(to_tier=tier)).exists()
-        or MembershipTier.objects.count() <= 1
+        or not MembershipTier.objects.filter(rank__lt=tier.rank).exists()  # new members start in the lowest
     )
     if in_use:
         raise Conflict(_("This tier is in use; rename it instead."))
@@ -196,3 +196,62 @@ def delete_tier(*, actor, tier_id: int) -> None:
         "loyalty.tier_deleted", subject=tier, actor=actor, audit_action="delete", changes={"key": [tier.key, None]}
     )
     tier.delete()
+
+
+CAMPAIGN_FIELDS = ("name", "name_zh_hans", "multiplier", "bonus_points", "starts_at", "ends_at", "rule", "active")
+
+
+def _check_campaign(values: dict) -> None:
+    errors: dict[str, list[str]] = {}
+    if not str(values.get("name") or "").strip():
+        errors["name"] = [_("A name is required.")]
+    if Decimal(values.get("multiplier") or 1) < 1:
+        errors["multiplier"] = [_("At least 1.")]
+    if values.get("starts_at") and values.get("ends_at") and values["ends_at"] <= values["starts_at"]:
+        errors["ends_at"] = [_("The end must be after the start.")]
+    if errors:
+        raise PointsInvalid(_("The bonus campaign is not valid."), **errors)
+    if str(values.get("rule") or "").strip():
+        from guanxi.core import rules
+
+        rules.parse(values["rule"])  # RuleError (400 invalid_rule) with the position
+
+
+@transaction.atomic
+def create_campaign(*, actor, data: dict) -> BonusCampaign:
+    """A bonus-points campaign (admins): extra multiplier and/or points per order while it runs."""
+    _require_admin(actor)
+    values = {k: v for k, v in data.items() if k in CAMPAIGN_FIELDS}
+    _check_campaign(values)
+    campaign = BonusCampaign.objects.create(**values)
+    events.record(
+        "loyalty.campaign_created",
+        subject=campaign,
+        actor=actor,
+        audit_action="create",
+        changes={k: [None, events.jsonable(v)] for k, v in values.items()},
+    )
+    return campaign
+
+
+@transaction.atomic
+def update_campaign(*, actor, campaign_id: int, data: dict) -> BonusCampaign:
+    """Change or switch off a bonus campaign (admins). Points already earned stay."""
+    _require_admin(actor)
+    campaign = BonusCampaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise CampaignNotFound(_("No bonus campaign with id %(id)s.") % {"id": campaign_id})
+    before = events.snapshot(campaign, CAMPAIGN_FIELDS)
+    for name in CAMPAIGN_FIELDS:
+        if name in data:
+            setattr(campaign, name, data[name])
+    _check_campaign({n: getattr(campaign, n) for n in CAMPAIGN_FIELDS})
+    campaign.save()
+    events.record(
+        "loyalty.campaign_updated",
+        subject=campaign,
+        actor=actor,
+        audit_action="update",
+        changes=events.diff(before, events.snapshot(campaign, CAMPAIGN_FIELDS)),
+    )
+    return campaign
