@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from django.apps import apps as django_apps
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -402,7 +402,23 @@ def earn_for_order(order_id: int) -> PointsEntry | None:
     return entry
 
 
-_BATCH = 2000
+_BATCH = 5000
+
+
+def _add_to_balances(delta: dict[int, int]) -> None:
+    """One UPDATE ... FROM (VALUES ...) per 1000 customers (PostgreSQL and SQLite >= 3.33); rows already locked."""
+    table = connection.ops.quote_name(Membership._meta.db_table)
+    items = sorted(delta.items())
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), 1000):
+            chunk = items[start : start + 1000]
+            values = ", ".join(["(%s, %s)"] * len(chunk))
+            cursor.execute(
+                f"WITH v (customer_id, delta) AS (VALUES {values}) "  # noqa: S608 - no user input in the text
+                f"UPDATE {table} SET balance = {table}.balance + v.delta "
+                f"FROM v WHERE {table}.customer_id = v.customer_id",
+                [x for pair in chunk for x in pair],
+            )
 
 
 def earn_for_orders(order_ids) -> int:
@@ -489,7 +505,7 @@ def _earn_chunk(ids: list[int]) -> int:
     PointsEntry.objects.bulk_create(entries, batch_size=1000)
     for membership in memberships.values():
         membership.balance += delta.get(membership.pk, 0)
-    Membership.objects.bulk_update([m for m in memberships.values() if m.pk in delta], ["balance"], batch_size=1000)
+    _add_to_balances(delta)
     if entries:
         events.record(
             "points.earned_batch",
