@@ -16,7 +16,9 @@ class LoyaltyConfig(AppConfig):
         from guanxi.core.schedule import register_daily
         from guanxi.customers import personal_data
         from guanxi.customers.merge import register_related
-        from guanxi.loyalty import automation, fields, handlers, personal
+        from guanxi.customers.panels import Panel, register_panel
+        from guanxi.engagement.timeline import TimelineSource, register_source
+        from guanxi.loyalty import automation, fields, handlers, panels, personal
 
         # Points are earned in the placing transaction and taken back in the refunding one.
         events.subscribe("order.placed", handlers.on_order_placed)
@@ -33,6 +35,8 @@ class LoyaltyConfig(AppConfig):
         personal_data.register_exporter("points", personal.export_points)
         personal_data.register_eraser("membership", personal.erase_membership)
         fields.register_fields()
+        register_panel(Panel("membership", "loyalty/_customer_panel.html", panels.customer_membership, 8, "main"))
+        register_source(TimelineSource("points", _("Points"), panels.timeline))
         register_trigger("member.tier_changed", _("Membership tier changed"))
         register_action(automation.GRANT_POINTS)
         # Expiry just after midnight (lots expire at the end of their day); tiers reviewed after it.
