@@ -4,8 +4,9 @@
                                           [--url postgres://postgres@127.0.0.1:5432]
 
 Creates its own database (``guanxi_bench_points``, dropped first), migrates it, and generates in SQL
-(INSERT ... SELECT generate_series): N/5 customers and N orders (5 per customer on average, amounts 0..500 CNY,
-spread over the last 400 days). Then measures:
+(INSERT ... SELECT generate_series): N/5 customers and N orders (5 per customer on average but skewed, so that
+a few customers order a lot and reach the higher tiers; amounts 0..500 CNY, spread over the last 400 days).
+Then measures:
 
 1. ``loyalty.services.earn_for_orders`` over every order id: the set-based batch path (chunks of 5,000 orders:
    one read of orders, keys and memberships, a bulk insert of ledger entries, one UPDATE ... FROM VALUES for
@@ -81,11 +82,12 @@ def main() -> None:
             """
             INSERT INTO commerce_order (customer_id, external_id, ordered_at, amount, currency, created_at,
                 refund_reason)
-            SELECT 1 + (g %% %s), 'P-' || g, %s - random() * interval '400 days',
+            SELECT 1 + least(%s - 1, floor(%s * power(random(), 2))::int), 'P-' || g,
+                   %s - random() * interval '400 days',
                    round((random() * 500)::numeric, 2), 'CNY', %s, ''
             FROM generate_series(1, %s) g
             """,
-            [customers, now, now, args.orders],
+            [customers, customers, now, now, args.orders],
         )
         cursor.execute("ANALYZE")
         cursor.execute("SELECT id FROM commerce_order ORDER BY id")

@@ -121,3 +121,13 @@ def test_campaigns_are_admin_only_and_rules_are_checked(api, users):
         f"{BASE}/campaigns/{created.json()['id']}", {"active": False}, content_type="application/json"
     )
     assert off.status_code == 200 and off.json()["active"] is False
+
+
+def test_the_members_list_query_count_is_pinned(api, users, make_customer, django_assert_max_num_queries):
+    for n in range(6):
+        member = make_customer(users["rep"], display_name=f"Member {n}")
+        services.credit_points(customer_id=member.pk, points=10 + n, source_key=f"m{n}", reason="x")
+    client = api(users["rep"])
+    with django_assert_max_num_queries(8):
+        body = client.get(f"{BASE}/members").json()
+    assert body["total"] == 6 and [m["balance"] for m in body["items"]] == [15, 14, 13, 12, 11, 10]
