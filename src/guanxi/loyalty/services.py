@@ -7,6 +7,7 @@ balance in the same transaction. The balance can therefore never go below zero t
 constraint on ``Membership.balance`` is the last line of defence.
 """
 
+import json
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 
@@ -405,6 +406,23 @@ def earn_for_order(order_id: int) -> PointsEntry | None:
 _BATCH = 5000
 
 
+_COPY_COLUMNS = ("customer_id", "kind", "points", "source_key", "order_id", "earned_at", "created_at", "expires_on")
+
+
+def _insert_entries(entries: list[PointsEntry]) -> None:
+    """Insert earn entries whose keys the caller does not need: COPY on PostgreSQL, bulk INSERT elsewhere."""
+    if connection.vendor != "postgresql":
+        PointsEntry.objects.bulk_create(entries, batch_size=1000)
+        return
+    table = connection.ops.quote_name(PointsEntry._meta.db_table)
+    now = timezone.now()
+    columns = ", ".join((*_COPY_COLUMNS, "reason", "detail"))
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for e in entries:
+            row = (e.customer_id, e.kind, e.points, e.source_key, e.order_id, e.earned_at, now, e.expires_on)
+            copy.write_row((*row, e.reason, json.dumps(e.detail)))
+
+
 def _add_to_balances(delta: dict[int, int]) -> None:
     """One UPDATE ... FROM (VALUES ...) per 1000 customers (PostgreSQL and SQLite >= 3.33); rows already locked."""
     table = connection.ops.quote_name(Membership._meta.db_table)
@@ -502,7 +520,7 @@ def _earn_chunk(ids: list[int]) -> int:
             )
         )
         delta[customer_id] = delta.get(customer_id, 0) + points
-    PointsEntry.objects.bulk_create(entries, batch_size=1000)
+    _insert_entries(entries)
     for membership in memberships.values():
         membership.balance += delta.get(membership.pk, 0)
     _add_to_balances(delta)

@@ -65,7 +65,7 @@ def evaluate_tier(membership: Membership, *, allow_down: bool, now: datetime | N
 def evaluate_tiers(memberships, *, allow_down: bool, now: datetime | None = None) -> list[TierChange]:
     """Move each membership to the tier its window qualifies for: up always, down only when ``allow_down``.
 
-    Writes a TierChange and emits ``member.tier_changed`` per move. The caller holds the memberships' locks.
+    Writes a TierChange and emits ``member.tier_changed`` per move (in bulk). The caller holds the locks.
     """
     memberships = list(memberships)
     if not memberships:
@@ -74,7 +74,7 @@ def evaluate_tiers(memberships, *, allow_down: bool, now: datetime | None = None
     ladder = tiers()
     by_pk = {t.pk: t for t in ladder}
     stats = window_stats([m.pk for m in memberships], now)
-    changes = []
+    moves = []
     for membership in memberships:
         points, spend = stats[membership.pk]
         target = qualifying_tier(points, spend, ladder)
@@ -84,8 +84,8 @@ def evaluate_tiers(memberships, *, allow_down: bool, now: datetime | None = None
         going_up = current is None or target.rank > current.rank
         if not going_up and not allow_down:
             continue
-        changes.append(move_tier(membership, current, target, points=points, spend=spend, now=now))
-    return changes
+        moves.append((membership, current, target, points, spend))
+    return _move(moves, now)
 
 
 def move_tier(
@@ -95,36 +95,61 @@ def move_tier(
     now = now or timezone.now()
     if points is None or spend is None:
         points, spend = window_stats([membership.pk], now)[membership.pk]
-    direction = TierChange.Direction.UP if current is None or target.rank > current.rank else TierChange.Direction.DOWN
-    Membership.objects.filter(pk=membership.pk).update(tier=target, tier_since=now, version=F("version") + 1)
-    membership.tier = target
-    membership.tier_since = now
-    membership.version += 1
-    change = TierChange.objects.create(
-        customer_id=membership.pk,
-        from_tier=current,
-        to_tier=target,
-        direction=direction,
-        at=now,
-        window_points=points,
-        window_spend=spend,
-        reason=reason,
+    return _move([(membership, current, target, points, spend)], now, reason=reason)[0]
+
+
+def _move(moves, now: datetime, reason: str = "") -> list[TierChange]:
+    if not moves:
+        return []
+    by_target: dict[int, list[int]] = {}
+    for membership, _current, target, _points, _spend in moves:
+        by_target.setdefault(target.pk, []).append(membership.pk)
+    for target_pk, pks in by_target.items():
+        Membership.objects.filter(pk__in=pks).update(tier_id=target_pk, tier_since=now, version=F("version") + 1)
+    changes = []
+    for membership, current, target, points, spend in moves:
+        membership.tier, membership.tier_since = target, now
+        membership.version += 1
+        changes.append(
+            TierChange(
+                customer_id=membership.pk,
+                from_tier=current,
+                to_tier=target,
+                direction=TierChange.Direction.UP
+                if current is None or target.rank > current.rank
+                else TierChange.Direction.DOWN,
+                at=now,
+                window_points=points,
+                window_spend=spend,
+                reason=reason,
+            )
+        )
+    TierChange.objects.bulk_create(changes)
+    customers = (
+        django_apps.get_model("customers", "Customer")
+        ._base_manager.only("pk", "display_name")
+        .in_bulk([m.pk for m, *_rest in moves])
     )
-    events.record(
+    events.record_many(
         "member.tier_changed",
-        subject=membership.customer,
-        payload={
-            "customer_id": membership.pk,
-            "from_tier": current.key if current else None,
-            "to_tier": target.key,
-            "direction": direction,
-            "window_points": points,
-            "window_spend": spend,
-        },
+        [
+            (
+                customers[change.customer_id],
+                {
+                    "customer_id": change.customer_id,
+                    "from_tier": current.key if current else None,
+                    "to_tier": target.key,
+                    "direction": change.direction,
+                    "window_points": points,
+                    "window_spend": spend,
+                },
+                {"member_tier": [current.key if current else None, target.key]},
+            )
+            for change, (_membership, current, target, points, spend) in zip(changes, moves, strict=True)
+        ],
         audit_action="update",
-        changes={"member_tier": [current.key if current else None, target.key]},
     )
-    return change
+    return changes
 
 
 def review_tiers(now: datetime | None = None) -> int:
