@@ -18,6 +18,7 @@ FIRST_JOBS = ("score", "release_idle", "find_duplicates")
 def _first_jobs(monkeypatch):
     """The scheduler's behaviour on the first three apps' jobs (later apps add theirs at other times)."""
     monkeypatch.setattr(schedule, "_jobs", {k: v for k, v in schedule._jobs.items() if k in FIRST_JOBS})
+    monkeypatch.setattr(schedule, "_interval_jobs", {})
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -60,3 +61,48 @@ def test_a_job_another_scheduler_already_took_is_not_enqueued_again(settings):
     before = DBTaskResult.objects.count()
     assert enqueue_due(at(23, 2, 1)) == []
     assert DBTaskResult.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_an_interval_job_runs_once_per_slot_of_the_local_day(settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    schedule._jobs.clear()
+    schedule.register_every("breaches", "guanxi.sla.tasks.check_breaches_task", minutes=5)
+    taken: list[str] = []
+
+    def enqueue(job):
+        taken.append(job.name)
+        return f"task-{len(taken)}"
+
+    assert enqueue_due(at(23, 9, 0), enqueue=enqueue) == ["breaches"]
+    assert enqueue_due(at(23, 9, 4), enqueue=enqueue) == []  # same slot 09:00-09:05
+    assert enqueue_due(at(23, 9, 5), enqueue=enqueue) == ["breaches"]
+    # 09:10 and 09:15 were missed (no scheduler ran): only the current slot runs, once.
+    assert enqueue_due(at(23, 9, 17), enqueue=enqueue) == ["breaches"]
+    assert enqueue_due(at(23, 9, 19), enqueue=enqueue) == []
+    assert taken == ["breaches"] * 3
+    assert sorted(ScheduledRun.objects.values_list("name", flat=True)) == [
+        "breaches@0900",
+        "breaches@0905",
+        "breaches@0915",
+    ]
+    # The same slot of the next local day runs again; slot rows older than yesterday are cleaned up.
+    assert enqueue_due(at(24, 9, 0), enqueue=enqueue) == ["breaches"]
+    assert enqueue_due(at(26, 9, 0), enqueue=enqueue) == ["breaches"]
+    assert sorted(ScheduledRun.objects.values_list("day", "name")) == [(at(26, 9).date(), "breaches@0900")]
+
+
+@pytest.mark.django_db
+def test_a_slot_another_scheduler_took_is_not_enqueued_again(settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    schedule._jobs.clear()
+    schedule.register_every("breaches", "guanxi.sla.tasks.check_breaches_task", minutes=15)
+    ScheduledRun.objects.create(name="breaches@1000", day=at(23, 10).date())
+    assert enqueue_due(at(23, 10, 14), enqueue=lambda job: "x") == []
+    assert enqueue_due(at(23, 10, 15), enqueue=lambda job: "x") == ["breaches"]
+
+
+@pytest.mark.parametrize("name, minutes", [("breaches", 7), ("breaches", 0), ("a@b", 5), ("x" * 59, 5)])
+def test_interval_jobs_need_slots_that_divide_the_day_and_a_plain_name(name, minutes):
+    with pytest.raises(ValueError):
+        schedule.register_every(name, "guanxi.sla.tasks.check_breaches_task", minutes=minutes)
