@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-# Public pages: no login; reachable by a secret token.
+from guanxi.tickets import public_views
+
+# Public pages: no login; the status page is reachable by a secret token.
 app_name = "tickets_public"
-urlpatterns: list = []
+urlpatterns = [
+    path("", public_views.ticket_form, name="form"),
+    path("t/<str:token>/", public_views.status_page, name="status"),
+]
