@@ -130,3 +130,17 @@ def test_the_months_expiry_rule(customer, place):
     with time_machine.travel(AT, tick=False):
         order = place(customer, "10", AT)
     assert PointsEntry.objects.get(order=order).expires_on == date(2026, 7, 15)
+
+
+def test_the_daily_jobs_are_registered_and_run_through_their_tasks(customer, place):
+    from guanxi.core.schedule import daily_jobs
+    from guanxi.loyalty import tasks
+
+    names = {job.name: job.task for job in daily_jobs()}
+    assert names["loyalty_expire_points"] == "guanxi.loyalty.tasks.expire_points_task"
+    assert names["loyalty_review_tiers"] == "guanxi.loyalty.tasks.review_tiers_task"
+    with time_machine.travel(AT, tick=False):
+        place(customer, "3000", AT)
+    assert tasks.expire_points_task.call("2028-01-01") == {"expired_lots": 1}
+    assert tasks.review_tiers_task.call((AT + relativedelta(months=13)).isoformat()) == {"tier_changes": 1}
+    assert tier_of(customer) == "standard" and Membership.objects.get(pk=customer.pk).balance == 0
