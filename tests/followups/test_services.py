@@ -340,6 +340,35 @@ def test_merge_moves_follow_ups_and_export_lists_them(users, customer, make_cust
     assert FollowUp.objects.get(pk=task.pk).title == "Follow-up"
 
 
+def test_merge_keeps_one_open_follow_up_per_purpose_and_undo_restores_both(users, customer, make_customer):
+    """Both customers had a welcome step open (the partial unique constraint allows one per customer): the
+    merge keeps the survivor's, sets the loser's aside, keeps the loser's closed one, and undo restores all."""
+    from guanxi.customers.merge import merge_customers, undo_merge
+
+    loser = make_customer(users["rep"], display_name="Zhang Wei (dup)")
+    today = timezone.localdate()
+
+    def task(who, status="open"):
+        return FollowUp.objects.create(
+            customer=who, assignee=users["rep"], title="Welcome", due_on=today, dedupe_key="welcome:3", status=status
+        )
+
+    kept, clashing, done = task(customer), task(loser), task(loser, status="done")
+    customer.refresh_from_db()
+    record = merge_customers(
+        actor=users["admin"],
+        survivor_id=customer.pk,
+        loser_id=loser.pk,
+        survivor_version=customer.version,
+        loser_version=loser.version,
+    )
+    assert set(FollowUp.objects.filter(customer=customer).values_list("pk", flat=True)) == {kept.pk, done.pk}
+    assert not FollowUp.objects.filter(pk=clashing.pk).exists()
+    undo_merge(actor=users["admin"], merge_id=record.pk)
+    assert FollowUp.objects.get(pk=clashing.pk).customer_id == loser.pk
+    assert FollowUp.objects.get(pk=done.pk).customer_id == loser.pk
+
+
 # ------------------------------------------------------------------------------------ owner changes
 
 

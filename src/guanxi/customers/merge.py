@@ -21,6 +21,7 @@ from typing import Any, Literal
 from django.apps import apps
 from django.core import serializers
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +41,7 @@ class Related:
     customer_field: str = "customer"
     on_merge: OnMerge = "move"
     unique_with: tuple[str, ...] = ()
+    unique_when: Q | None = None  # the condition of a partial unique constraint (only open rows, say)
 
     @property
     def model(self) -> type[models.Model]:
@@ -55,11 +57,13 @@ def register_related(
     *,
     on_merge: OnMerge = "move",
     unique_with: tuple[str, ...] | list[str] = (),
+    unique_when: Q | None = None,
 ) -> None:
     """Make merges take care of ``model_label``'s rows whose ``customer_field`` points at the loser.
 
     - ``move`` (default): point them at the survivor. With ``unique_with``, a loser row whose values of those
       fields the survivor already has (a unique constraint with the customer) is removed instead of moved.
+      ``unique_when`` is the condition of a partial constraint: only rows matching it, on both sides, clash.
     - ``remove``: delete the loser's rows (derived data the survivor recomputes, e.g. current scores).
     - ``keep``: leave them on the merged-away record (its own history).
 
@@ -69,7 +73,7 @@ def register_related(
     if on_merge not in ("move", "remove", "keep"):
         raise ValueError(f"on_merge must be move, remove or keep, not {on_merge!r}")
     _registry[(model_label.lower(), customer_field)] = Related(
-        model_label, customer_field, on_merge, tuple(unique_with)
+        model_label, customer_field, on_merge, tuple(unique_with), unique_when
     )
 
 
@@ -270,10 +274,13 @@ def merge_customers(
         else:
             doomed = []
             if entry.unique_with:
-                taken = set(
-                    model._base_manager.filter(**{entry.customer_field: survivor.pk}).values_list(*entry.unique_with)
-                )
-                for row in rows:
+                survivor_rows = model._base_manager.filter(**{entry.customer_field: survivor.pk})
+                candidates = rows
+                if entry.unique_when is not None:
+                    survivor_rows = survivor_rows.filter(entry.unique_when)
+                    candidates = rows.filter(entry.unique_when)
+                taken = set(survivor_rows.values_list(*entry.unique_with))
+                for row in candidates:
                     if tuple(getattr(row, name) for name in _attnames(model, entry.unique_with)) in taken:
                         doomed.append(row)
             doomed_ids = {row.pk for row in doomed}

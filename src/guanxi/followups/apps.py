@@ -1,6 +1,7 @@
 from datetime import time
 
 from django.apps import AppConfig
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,7 +25,14 @@ class FollowupsConfig(AppConfig):
         events.subscribe("customer.owner_changed", handlers.on_owner_changed)
         events.subscribe("customer.updated", handlers.on_customer_updated)
         # A merge moves the loser's follow-ups onto the survivor (undo moves them back).
-        register_related("followups.FollowUp", on_merge="move")
+        # Two open follow-ups for the same purpose (one welcome sequence step, say) cannot both survive a merge:
+        # the survivor's stays, the loser's is set aside with the merge record (undo puts it back).
+        register_related(
+            "followups.FollowUp",
+            on_merge="move",
+            unique_with=("dedupe_key",),
+            unique_when=Q(status="open") & ~Q(dedupe_key=""),
+        )
         personal_data.register_exporter("follow_ups", personal.export_follow_ups)
         personal_data.register_eraser("follow_ups", personal.erase_follow_ups)
         register_panel(Panel("follow-ups", "followups/_customer_panel.html", panels.customer_follow_ups, 5, "main"))
