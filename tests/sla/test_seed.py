@@ -47,3 +47,19 @@ def test_the_default_calendar_and_policies_are_seeded():
     assert targets[("normal", "")] == (240, 1440)
     assert targets[("low", "")] == (480, 2400)
     assert all(targets[(p, "A")] == (f // 2, r // 2) for (p, tier), (f, r) in targets.items() if tier == "")
+
+
+def test_the_app_registers_its_trigger_and_the_five_minute_check():
+    from guanxi.automation.triggers import known
+    from guanxi.core.schedule import interval_jobs
+
+    assert known("ticket.sla_breached")
+    job = next(job for job in interval_jobs() if job.name == "sla_breaches")
+    assert job.minutes == 5 and job.task == "guanxi.sla.tasks.check_breaches_task"
+
+
+@pytest.mark.django_db
+def test_the_breach_task_runs_the_check():
+    from guanxi.sla.tasks import check_breaches_task
+
+    assert check_breaches_task.call() == {"escalated": 0}
