@@ -125,3 +125,13 @@ def test_breaching_lists_tickets_due_within_the_window(api, users, new_ticket):
     assert hidden.json()["items"] == []
     assert {t["id"] for t in wide.json()["items"]} == {soon.pk, later.pk}
     assert api(users["admin"]).get(f"{URL}/breaching?within=0").status_code == 422
+
+
+def test_the_breaching_list_has_a_fixed_number_of_queries(api, users, new_ticket, django_assert_max_num_queries):
+    with time_machine.travel(sh(2026, 3, 2, 9, 0), tick=False):
+        for _ in range(6):
+            new_ticket(priority="urgent")
+    client = api(users["manager"])
+    with time_machine.travel(sh(2026, 3, 2, 9, 45), tick=False), django_assert_max_num_queries(8):
+        response = client.get(f"{URL}/breaching?within=30")
+    assert len(response.json()["items"]) == 6

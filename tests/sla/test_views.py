@@ -94,3 +94,16 @@ def test_the_ticket_page_shows_the_clock(browser_for, users, new_ticket):
     html = page.content.decode()
     assert 'id="sla-panel"' in html
     assert "breaches in 25 min" in html
+
+
+def test_the_ticket_panel_shows_a_paused_clock(browser_for, users, new_ticket):
+    from guanxi.tickets import services as tickets
+
+    with time_machine.travel(sh(2026, 3, 2, 9, 0), tick=False):
+        ticket = new_ticket(priority="normal")
+        tickets.reply(actor=users["admin"], ticket_id=ticket.pk, body="Which model?")
+        tickets.change_status(actor=users["admin"], ticket_id=ticket.pk, status="pending")
+    with time_machine.travel(sh(2026, 3, 4, 9, 0), tick=False):
+        html = browser_for(users["manager"]).get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Paused: waiting on the customer" in html
+    assert "breaches in 24 h" in html  # the whole resolution target is left: paused since the start
