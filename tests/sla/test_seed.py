@@ -20,7 +20,7 @@ def test_makeup_working_days_are_weekend_days_outside_the_holidays():
     rows = seed.holiday_rows()
     workdays = [day for day, _n, _z, kind in rows if kind == "workday"]
     off = {day for day, _n, _z, kind in rows if kind == "holiday"}
-    assert len(workdays) == 11  # 2025: 4, 2026: 7 (the State Council notices)
+    assert len(workdays) == 11  # 2025: 5, 2026: 6 (the State Council notices)
     assert all(day.weekday() >= 5 for day in workdays)
     assert not off & set(workdays)
     assert len(rows) == len({row[0] for row in rows})
