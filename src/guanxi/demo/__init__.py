@@ -376,6 +376,17 @@ def load(
     from guanxi.demo import relationships
 
     history = relationships.load(seed=seed, today=today, bulk_events=_bulk_events, progress=progress)
+    # The service desk (tickets, their SLA clocks, the surveys after them) and retention (membership and
+    # points from the orders above), in that order: each reads what the one before wrote.
+    from guanxi.demo import loyalty as loyalty_demo
+    from guanxi.demo import sla as sla_demo
+    from guanxi.demo import surveys as surveys_demo
+    from guanxi.demo import tickets as tickets_demo
+
+    tickets_demo.load(seed=seed, today=today, progress=progress)
+    sla_demo.load(seed=seed, today=today, progress=progress)
+    surveys_demo.load(seed=seed, today=today, progress=progress)
+    loyalty_demo.load(seed=seed, today=today, progress=progress)
     return {
         "customers": len(customers) + len(leads),
         "leads": len(leads),

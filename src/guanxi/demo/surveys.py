@@ -93,6 +93,14 @@ def load(*, seed: int, today: date, progress: Callable | None = None) -> None:
                     invitation.answered_at = sent + timedelta(hours=rng.randint(1, 120))
                     nps_rows.append((invitation, score))
                 invitations.append(invitation)
+    # As the live service does: a newer invitation to the same survey replaces an older one still open.
+    latest: dict[tuple[int, int], Invitation] = {}
+    for invitation in sorted(invitations, key=lambda i: i.sent_at):
+        if invitation.status == "open":
+            older = latest.get((invitation.survey_id, invitation.customer_id))
+            if older is not None:
+                older.status = "superseded"
+            latest[(invitation.survey_id, invitation.customer_id)] = invitation
     Invitation.objects.bulk_create(invitations, batch_size=1000)
     stage_of = dict(apps.get_model("lifecycle", "CustomerStage").objects.values_list("customer_id", "stage"))
     scores = {c: (s, t) for c, s, t in apps.get_model("segments", "CustomerScore").objects.values_list(
