@@ -220,6 +220,12 @@ def demo_load(
 
         run = scoring.score_customers(progress=_progress)
         typer.echo(f"scored {run.customers_scored} customers", err=True)
+        # SLA policies depend on the customer's ABC tier, known only now: recompute the demo tickets' clocks.
+        from django.utils import timezone
+
+        from guanxi.demo import sla as sla_demo
+
+        sla_demo.load(today=timezone.localdate(), seed=seed)
         typer.echo(
             f"loaded {summary['customers']} customers, {summary['orders']} orders, {summary['users']} users",
             err=True,
