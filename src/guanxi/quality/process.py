@@ -407,7 +407,7 @@ def generate_log(
     offsets[step == 0] = 0.0
     cumulative = np.cumsum(offsets)
     base = np.repeat(cumulative[np.cumsum(lengths) - lengths], lengths)
-    at = starts[case_index] + pd.to_timedelta(cumulative - base, unit="h")
+    at = (starts[case_index] + pd.to_timedelta(cumulative - base, unit="h")).floor("us")
     return pd.DataFrame(
         {
             "case_id": case_index + 1,
