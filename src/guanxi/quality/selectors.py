@@ -274,7 +274,8 @@ def scorecards(user, since: date, until: date, *, by: str = "agent") -> list[dic
 
 def _blank(scores: dict[str, Any]) -> dict[str, Any]:
     base = {"handled": 0, "resolved": 0, "first_response_hours": None, "resolution_hours": None}
-    return {**base, "sla_attainment": None, "reopen_rate": None, **scores}
+    merged = {**base, "sla_attainment": None, "reopen_rate": None, **scores}
+    return {**merged, "handled": int(merged["handled"]), "resolved": int(merged["resolved"])}
 
 
 # -- coaching -----------------------------------------------------------------------------------------------------
