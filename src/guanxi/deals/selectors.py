@@ -8,6 +8,7 @@ same query that fetches it.
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import User
 from guanxi.core import access
@@ -34,15 +35,11 @@ def visible_deals(user) -> QuerySet:
     return deals if q is None else deals.filter(q)
 
 
-def get_deal(user, deal_id: int, *, for_update: bool = False) -> Deal:
-    deals = visible_deals(user)
-    if for_update:
-        # of=("self",): lock the deal row only; PostgreSQL refuses FOR UPDATE on the nullable side of a join.
-        deals = deals.select_for_update(of=("self",))
-    deal = deals.select_related("customer", "pipeline", "stage", "owner", "team", "lost_reason").filter(pk=deal_id)
-    found = deal.first()
+def get_deal(user, deal_id: int) -> Deal:
+    deals = visible_deals(user).select_related("customer", "pipeline", "stage", "owner", "team", "lost_reason")
+    found = deals.filter(pk=deal_id).first()
     if found is None:
-        raise DealNotFound(f"No deal with id {deal_id}.", deal_id=deal_id)
+        raise DealNotFound(_("No deal with id %(id)s.") % {"id": deal_id}, deal_id=deal_id)
     return found
 
 

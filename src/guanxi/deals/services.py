@@ -130,8 +130,13 @@ def _check_owner(actor, owner_id: int | None, customer) -> User:
 
 
 def _locked(actor, deal_id: int) -> Deal:
+    """The deal, row-locked, if ``actor`` may work on it; otherwise DealNotFound."""
     _require_writer(actor)
-    return selectors.get_deal(actor, deal_id, for_update=True)
+    selectors.get_deal(actor, deal_id)  # the scope check, the same answer as a read
+    # Locked by key alone, without joins: when another transaction has just moved the deal, PostgreSQL rechecks
+    # the new row against the joined rows of the old one (its previous stage), drops it, and the loser would get
+    # a 404 instead of the 409 it deserves.
+    return Deal.objects.select_for_update().get(pk=deal_id)
 
 
 def _stage_of(pipeline_id: int, stage_id, *, field: str = "stage_id") -> DealStage:
