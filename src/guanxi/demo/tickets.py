@@ -2,7 +2,8 @@
 customers, with status histories (TicketStatusChange rows, creation included) whose durations are counted in
 business hours (Mon-Fri 09:00-18:00), the conversation (descriptions, first public replies, customer replies,
 some internal notes), and first_response_at / resolved_at / closed_at consistent with the history. Tickets of the
-last days are still new, open or pending so the queues are not empty; about 5 % were reopened once.
+last days are still open or pending and about 25 of the last hours still new, so the queues are not empty;
+about 5 % were reopened once.
 
 Planted bottleneck (for the quality app's process analysis): tickets of category ``return`` in the South China
 team's queue wait about 3 business days in ``pending`` (waiting on the warehouse), while every other
@@ -22,6 +23,7 @@ from guanxi.customers.models import Customer
 from guanxi.tickets.models import PRIORITY_ORDER, Queue, Ticket, TicketCategory, TicketMessage, TicketStatusChange
 
 TICKETS = 3000
+FRESH = 25  # tickets that arrived in the last few hours and nobody has answered yet
 START, END = 9, 18
 CATEGORY_WEIGHTS = {"question": 35, "after_sales": 25, "complaint": 15, "return": 15, "suggestion": 10}
 CHANNELS = ["phone", "email", "web_form", "chat", "wechat", "in_person"]
@@ -97,6 +99,9 @@ def load(*, seed: int, today: date, progress: Callable) -> None:
         key = rng.choices(keys, weights)[0]
         age_days = rng.random() ** 1.3 * 365
         created = _business(now - timedelta(days=age_days, hours=rng.random() * 8), 0)
+        fresh = i < FRESH or created > now  # arrived in the last hours (or over the weekend): still new
+        if fresh:
+            created = now - timedelta(minutes=rng.uniform(5, 300))
         assignee = rng.choice(agents.get(queue.team_id) or [None])
         priority = rng.choices(PRIORITY_ORDER, [15, 60, 20, 5])[0]
         steps = [("", "new", created)]
@@ -106,7 +111,7 @@ def load(*, seed: int, today: date, progress: Callable) -> None:
         reopen = 0
         # The path: new -> open -> (pending -> open)? -> resolved (-> open -> resolved)? -> closed
         at = _business(at, rng.uniform(0.3, 4))
-        if at < now:
+        if at < now and not fresh:
             first_response = at
             steps.append(("new", "open", at))
             if rng.random() < 0.45:
@@ -132,8 +137,10 @@ def load(*, seed: int, today: date, progress: Callable) -> None:
                             if at < now:
                                 steps.append(("open", "resolved", at))
                                 resolved = at
-                    if resolved and resolved + timedelta(days=7) < now:
-                        closed = resolved + timedelta(days=7, hours=rng.uniform(0, 2))
+                    # The daily job closes 7 days after resolution (a little after 02:00 local time).
+                    close_at = resolved + timedelta(days=7, hours=rng.uniform(0, 2)) if resolved else None
+                    if close_at and close_at < now:
+                        closed = close_at
                         steps.append(("resolved", "closed", closed))
         ticket = Ticket(
             number=f"TMP-{i}",
