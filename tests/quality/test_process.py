@@ -85,6 +85,17 @@ def test_reopens_ageing_and_throughput_match_hand_computation():
     assert local["arrivals"].tolist() == [2, 1]
 
 
+def test_events_after_as_of_are_ignored():
+    early = process.analyse(hand_log(), as_of=_at("13:00"))
+    # At 13:00 A has been pending for 1 h; B is open since 11:00 (its 15:00 resolution is still in the future);
+    # C has not arrived yet.
+    table = early.time_in_status.reindex(columns=["new", "open", "pending", "resolved"], fill_value=0)
+    assert table.loc["A"].tolist() == [1, 2, 1, 0]
+    assert table.loc["B"].tolist() == [3, 2, 0, 0]
+    assert "C" not in early.time_in_status.index
+    assert early.throughput["arrivals"].sum() == 2
+
+
 def test_current_status_runs_to_as_of_and_custom_classes():
     later = process.analyse(hand_log(), as_of=AS_OF + pd.Timedelta(hours=10))
     assert later.time_in_status.loc["C", "open"] == 13

@@ -116,6 +116,8 @@ def _prepare(events: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.Timestamp]:
         raise ProcessInputError("as_of must be timezone-aware like the events")
     if tz is None and as_of.tzinfo is not None:
         raise ProcessInputError("as_of must be naive like the events")
+    # Events after as_of are in the future of the analysis.
+    frame = frame[frame["at"] <= as_of]
     frame = frame.sort_values(["case_id", "at"], kind="stable").reset_index(drop=True)
     return frame, as_of
 
