@@ -1,8 +1,8 @@
 """Pipeline figures: funnel conversion between stages, win rate, sales-cycle length, lost reasons and the forecast.
 
 Scope: admins and analysts every deal (aggregates only: no customer names leave this module), managers the deals
-they see (their teams'), reps their own. Money figures are per currency: the caller picks one (the default currency
-unless told), since adding yuan to dollars means nothing.
+they see (their teams'), reps their own. Money figures are per currency: the caller picks one (by default the one
+most of the deals are in), since adding yuan to dollars means nothing.
 
 - Funnel: for each open stage and the won stage, in pipeline order, the number of deals created in the period that
   *reached* it, read from the stage history (a deal that skipped a stage counts as having passed it: reaching a later
@@ -150,8 +150,12 @@ def report(
     """Every figure of the analytics page for the deals ``user`` may count."""
     from django.conf import settings
 
-    currency = (currency or settings.GUANXI_DEFAULT_CURRENCY).upper()
     deals = _filtered(user, pipeline, owner_id=owner_id, team_id=team_id)
+    if not currency:
+        # The currency most of these deals are in; an empty pipeline shows the installation's.
+        top = deals.values("currency").annotate(n=Count("id")).order_by("-n", "currency").first()
+        currency = top["currency"] if top else settings.GUANXI_DEFAULT_CURRENCY
+    currency = currency.upper()
     result = Report(pipeline=pipeline, currency=currency)
 
     created = deals
