@@ -59,7 +59,7 @@ def scorecards(request: HttpRequest, query: Query[ScorecardQuery]):
     return {"since": since, "until": until, "by": query.by, "items": rows}
 
 
-def _training(session: TrainingSession, *, kpis: bool = False) -> dict:
+def _training(session: TrainingSession, kpis: dict | None = None) -> dict:
     out = {
         "id": session.pk,
         "agent_id": session.agent_id,
@@ -72,7 +72,7 @@ def _training(session: TrainingSession, *, kpis: bool = False) -> dict:
         "created_at": session.created_at,
     }
     if kpis:
-        out.update(selectors.before_after(session))
+        out.update(kpis)
     return out
 
 
@@ -80,8 +80,9 @@ def _training(session: TrainingSession, *, kpis: bool = False) -> dict:
 def list_training_sessions(request: HttpRequest, query: Query[TrainingQuery]):
     """Training sessions of the agents in your scope, latest first, with the agent's KPIs in the 30 days before
     and after each session."""
-    sessions = selectors.training_sessions(request.auth, agent_id=query.agent_id)[:200]
-    return [_training(s, kpis=True) for s in sessions]
+    sessions = list(selectors.training_sessions(request.auth, agent_id=query.agent_id)[:200])
+    kpis = selectors.kpis_around(sessions)
+    return [_training(s, kpis[s.pk]) for s in sessions]
 
 
 @router.post("/training-sessions", response={201: TrainingOut, **ERRORS})
@@ -96,7 +97,7 @@ def get_training_session(request: HttpRequest, session_id: Id):
     session = selectors.training_sessions(request.auth).filter(pk=session_id).first()
     if session is None:
         raise TrainingNotFound(_("No training session with id %(id)s.") % {"id": session_id})
-    return _training(session, kpis=True)
+    return _training(session, selectors.before_after(session))
 
 
 @router.delete("/training-sessions/{session_id}", response={204: None, **ERRORS})

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -363,32 +363,67 @@ def training_sessions(user, *, agent_id: int | None = None) -> QuerySet:
     return sessions.order_by("-held_on", "-id")
 
 
-def _kpis(agent_id: int, category_key: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+def _kpis(tickets: pd.DataFrame, answers: pd.DataFrame, agent_id: int, key: str | None, start, end) -> dict:
+    """KPIs of one agent in [start, end) from the preloaded rows, in category ``key`` when given."""
+    done = tickets[(tickets["agent"] == agent_id) & (tickets["resolved_at"] >= start) & (tickets["resolved_at"] < end)]
+    given = answers[(answers["agent"] == agent_id) & (answers["answered_at"] >= start) & (answers["answered_at"] < end)]
+    if key:
+        done, given = done[done["category"] == key], given[given["category"] == key]
+    hours = (done["resolved_at"] - done["created_at"]) / pd.Timedelta(hours=1)
+    return {
+        "resolved": len(done),
+        "resolution_hours": round(float(hours.median()), 2) if len(done) else None,
+        "csat": round(float(given["csat"].mean()), 2) if len(given) else None,
+        "csat_answers": len(given),
+    }
+
+
+def kpis_around(sessions, *, days: int = 30) -> dict[int, dict[str, dict[str, Any]]]:
+    """Per training session id: the agent's KPIs (tickets resolved, their median resolution hours, mean CSAT) in
+    the ``days`` days before the session and the ``days`` days from it, in the session's category when it has one.
+    Two queries whatever the number of sessions."""
     from guanxi.surveys.models import Response
 
-    tickets = Ticket.objects.filter(assignee_id=agent_id, resolved_at__gte=start, resolved_at__lt=end)
-    answers = Response.objects.filter(
-        agent_id=agent_id, csat__isnull=False, answered_at__gte=start, answered_at__lt=end
+    sessions = list(sessions)
+    if not sessions:
+        return {}
+    span = timedelta(days=days)
+    held = {s.pk: bounds(s.held_on, s.held_on)[0] for s in sessions}
+    low, high = min(held.values()) - span, max(held.values()) + span
+    agent_ids = {s.agent_id for s in sessions}
+    tickets = pd.DataFrame(
+        list(
+            Ticket.objects.filter(assignee_id__in=agent_ids, resolved_at__gte=low, resolved_at__lt=high).values_list(
+                "assignee_id", "category__key", "created_at", "resolved_at"
+            )
+        ),
+        columns=["agent", "category", "created_at", "resolved_at"],
     )
-    if category_key:
-        tickets = tickets.filter(category__key=category_key)
-        answers = answers.filter(ticket_id__in=Ticket.objects.filter(category__key=category_key).values("pk"))
-    durations = [(r - c).total_seconds() / 3600 for c, r in tickets.values_list("created_at", "resolved_at")]
-    csat = answers.aggregate(mean=Avg("csat"), n=Count("pk"))
-    return {
-        "resolved": len(durations),
-        "resolution_hours": round(float(np.median(durations)), 2) if durations else None,
-        "csat": round(float(csat["mean"]), 2) if csat["mean"] is not None else None,
-        "csat_answers": csat["n"],
-    }
+    answers = pd.DataFrame(
+        list(
+            Response.objects.filter(
+                agent_id__in=agent_ids, csat__isnull=False, answered_at__gte=low, answered_at__lt=high
+            )
+            # Response.ticket_id is a plain column (surveys keeps no foreign key to tickets).
+            .annotate(category=Subquery(Ticket.objects.filter(pk=OuterRef("ticket_id")).values("category__key")[:1]))
+            .values_list("agent_id", "category", "answered_at", "csat")
+        ),
+        columns=["agent", "category", "answered_at", "csat"],
+    )
+    for frame, columns in ((tickets, ("created_at", "resolved_at")), (answers, ("answered_at",))):
+        for column in columns:
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+    out = {}
+    for session in sessions:
+        key = session.category.key if session.category_id else None
+        at = held[session.pk]
+        out[session.pk] = {
+            "before": _kpis(tickets, answers, session.agent_id, key, at - span, at),
+            "after": _kpis(tickets, answers, session.agent_id, key, at, at + span),
+        }
+    return out
 
 
 def before_after(session: TrainingSession, *, days: int = 30) -> dict[str, dict[str, Any]]:
-    """The agent's KPIs (tickets resolved, their median resolution hours, mean CSAT) in the ``days`` days before
-    the session and the ``days`` days from it, in the session's category when it has one."""
-    held, _end = bounds(session.held_on, session.held_on)
-    key = session.category.key if session.category_id else None
-    return {
-        "before": _kpis(session.agent_id, key, held - timedelta(days=days), held),
-        "after": _kpis(session.agent_id, key, held, held + timedelta(days=days)),
-    }
+    """``kpis_around`` for one session."""
+    return kpis_around([session], days=days)[session.pk]

@@ -113,9 +113,10 @@ def coaching(request, form=None):
     needs = selectors.training_needs(user, since, until)
     people = {a.pk: a for a in selectors.agents(user).select_related("team").order_by("username")}
     sessions = list(selectors.training_sessions(user)[:100])
+    kpis = selectors.kpis_around(sessions)
     by_agent: dict[int, list] = {}
     for session in sessions:
-        by_agent.setdefault(session.agent_id, []).append({"session": session, **selectors.before_after(session)})
+        by_agent.setdefault(session.agent_id, []).append({"session": session, **kpis[session.pk]})
     agents = [
         {"agent": agent, "needs": needs.get(pk, []), "sessions": by_agent.get(pk, [])}
         for pk, agent in people.items()
