@@ -73,3 +73,23 @@ def test_demo_marks_past_breaches_of_open_tickets(new_ticket):
     assert clock.resolution_breached_at == sh(2026, 3, 2, 14, 0)
     assert clock.escalated_at == sh(2026, 3, 2, 10, 0)
     assert Ticket.objects.get(pk=ticket.pk).sla_breached is True
+
+
+def test_a_rerun_drops_the_clock_of_a_priority_that_lost_its_policy(new_ticket):
+    from guanxi.sla.models import SLAPolicy
+
+    with time_machine.travel(sh(2026, 3, 2, 9, 0), tick=False):
+        low = new_ticket(priority="low")
+        normal = new_ticket(priority="normal")
+    demo_sla.load(today=date(2026, 3, 10))  # both overdue by then
+    assert Ticket.objects.get(pk=low.pk).sla_breached is True
+
+    SLAPolicy.objects.filter(priority="low").update(active=False)
+    demo_sla.load(today=date(2026, 3, 10))
+
+    assert not TicketClock.objects.filter(ticket=low).exists()
+    low_row = Ticket.objects.values("first_response_due_at", "resolution_due_at", "sla_breached").get(pk=low.pk)
+    assert low_row == {"first_response_due_at": None, "resolution_due_at": None, "sla_breached": False}
+    normal_row = Ticket.objects.get(pk=normal.pk)
+    assert normal_row.sla_breached is True
+    assert normal_row.first_response_due_at == sh(2026, 3, 2, 14, 0)  # 9-12 and 13-14: lunch skipped

@@ -7,15 +7,18 @@ from the ticket and its status history (TicketStatusChange rows) on the default 
 - A target is breached when the first response (or, for resolution, the stop, the pause or "now") came after
   its due time; breached_at is the due time, as the live check records it, and open tickets with a breach count as
   escalated then (the demo does not raise their priority: it writes no events).
-- Ticket.first_response_due_at / resolution_due_at / sla_breached are written with bulk_update.
+- Ticket.first_response_due_at / resolution_due_at / sla_breached are then copied from the new clocks in one
+  UPDATE with correlated subqueries (``bulk_update`` builds a CASE per row and took three quarters of the time).
 
-"now" is 17:00 local time on ``today``, as in the tickets demo. Takes about a second for 3,000 tickets.
+"now" is 17:00 local time on ``today``, as in the tickets demo. 3,000 tickets with 13,000 status changes take
+about 1.5 s on SQLite (the business-time arithmetic is most of it).
 """
 
 from collections.abc import Callable
 from datetime import date, datetime, time
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from guanxi.sla.hours import add_business_time, business_seconds_between
@@ -46,7 +49,7 @@ def load(*, today: date, seed: int = 0, progress: Callable | None = None) -> Non
         history.setdefault(ticket_id, []).append((from_status, to_status, at))
     advance = progress("sla clocks", len(tickets)) if progress else (lambda: None)
 
-    clocks, changed = [], []
+    clocks = []
     for ticket in tickets:
         advance()
         policy = pick_policy(ticket.priority, tiers.get(ticket.customer_id, ""), policies)
@@ -83,13 +86,23 @@ def load(*, today: date, seed: int = 0, progress: Callable | None = None) -> Non
                 stopped_at=stopped_at,
             )
         )
-        ticket.first_response_due_at = first_due
-        ticket.resolution_due_at = resolution_due if paused_at is None and stopped_at is None else None
-        ticket.sla_breached = bool(first_breached or resolution_breached)
-        changed.append(ticket)
-    TicketClock.objects.filter(ticket_id__in=[c.ticket_id for c in clocks]).delete()
+    TicketClock.objects.all().delete()
     TicketClock.objects.bulk_create(clocks, batch_size=1000)
-    Ticket.objects.bulk_update(changed, ["first_response_due_at", "resolution_due_at", "sla_breached"], batch_size=500)
+    _copy_to_tickets()
+
+
+def _copy_to_tickets() -> None:
+    """The ticket's SLA columns from its clock, as services._write_ticket writes them (nothing due while paused or
+    stopped); a ticket without a clock (no policy for its priority) has nothing due, as a live one would."""
+    clock = TicketClock.objects.filter(ticket_id=OuterRef("pk"))
+    running = clock.filter(paused_at__isnull=True, stopped_at__isnull=True)
+    breached = clock.filter(Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False))
+    Ticket.objects.filter(Exists(clock)).update(
+        first_response_due_at=Subquery(clock.values("first_response_due_at")[:1]),
+        resolution_due_at=Subquery(running.values("resolution_due_at")[:1]),
+        sla_breached=Exists(breached),
+    )
+    Ticket.objects.filter(~Exists(clock)).update(first_response_due_at=None, resolution_due_at=None, sla_breached=False)
 
 
 def _pauses(steps, spec) -> tuple[int, datetime | None, datetime | None]:
