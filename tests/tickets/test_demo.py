@@ -14,7 +14,9 @@ def _quiet(description, total):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("today", [datetime.date(2026, 6, 1), datetime.date(2026, 6, 6)], ids=["monday", "saturday"])
-def test_demo_histories_are_consistent_and_south_china_returns_wait_in_pending(today, make_user, make_customer):
+def test_demo_histories_are_consistent_and_south_china_returns_wait_in_pending(
+    today, make_user, make_customer, monkeypatch
+):
     from django.utils import timezone
 
     from guanxi.accounts import services as accounts
@@ -30,6 +32,7 @@ def test_demo_histories_are_consistent_and_south_china_returns_wait_in_pending(t
         for n in range(15):
             make_customer(rep, display_name=f"C{team.pk}-{n}")
 
+    monkeypatch.setattr(demo, "TICKETS", 1000)  # a third of the real volume keeps the test quick
     demo.load(seed=7, today=today, progress=_quiet)
 
     tickets = {t.pk: t for t in Ticket.objects.select_related("queue__team", "category")}
@@ -57,7 +60,7 @@ def test_demo_histories_are_consistent_and_south_china_returns_wait_in_pending(t
 
     statuses = [t.status for t in tickets.values()]
     assert {"new", "open", "pending", "resolved", "closed"} <= set(statuses)
-    assert sum(t.reopen_count for t in tickets.values()) > 20
+    assert sum(t.reopen_count for t in tickets.values()) > 10
 
     waits = defaultdict(list)  # hours in pending, by (South China return?)
     for ticket_id, steps in history.items():
