@@ -47,15 +47,6 @@ def agent(live_server):
     return agent
 
 
-# The public help form and survey pages say <meta name="referrer" content="no-referrer">; with that policy Chromium
-# sends "Origin: null" on the form's POST and Django's CSRF check refuses it (403 "The form expired"), so no
-# customer can send the help form or a survey from a real browser. "same-origin" keeps the token URLs from other
-# sites and lets the POST through. Strict: this fails as soon as the pages are fixed, so the mark gets removed.
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="tickets/public/base.html and surveys/public/base.html: no-referrer makes Chromium post Origin: null",
-)
 def test_public_request_to_csat_on_the_agents_scorecard(new_page, live_server, agent):
     from guanxi.surveys.models import Question, Response
     from guanxi.tickets.models import Ticket

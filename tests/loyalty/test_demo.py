@@ -1,6 +1,5 @@
 """The demo loader: points histories that add up, members in every tier, redemptions and last year's expiries."""
 
-import time
 from datetime import date
 
 import pytest
@@ -12,14 +11,10 @@ pytestmark = pytest.mark.django_db
 
 def test_the_demo_points_add_up_and_spread_across_the_tiers():
     from guanxi import demo
-    from guanxi.demo import loyalty
     from guanxi.loyalty.models import Membership, PointsAllocation, PointsEntry
 
     today = date(2027, 3, 15)
-    demo.load(seed=3, today=today, limit=400)
-    started = time.perf_counter()
-    loyalty.load(seed=3, today=today, progress=None)
-    assert time.perf_counter() - started < 15
+    demo.load(seed=3, today=today, limit=400)  # loads the memberships after the orders
 
     from guanxi.commerce.models import Order
 

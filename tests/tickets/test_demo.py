@@ -32,12 +32,12 @@ def test_demo_histories_are_consistent_and_south_china_returns_wait_in_pending(
         for n in range(15):
             make_customer(rep, display_name=f"C{team.pk}-{n}")
 
-    monkeypatch.setattr(demo, "TICKETS", 1000)  # a third of the real volume keeps the test quick
-    demo.load(seed=7, today=today, progress=_quiet)
+    count = 1000  # a third of the real volume keeps the test quick
+    demo.load(seed=7, today=today, progress=_quiet, count=count)
 
     tickets = {t.pk: t for t in Ticket.objects.select_related("queue__team", "category")}
-    assert len(tickets) == demo.TICKETS
-    assert len({t.number for t in tickets.values()}) == demo.TICKETS
+    assert len(tickets) == count
+    assert len({t.number for t in tickets.values()}) == count
     history = defaultdict(list)
     for change in TicketStatusChange.objects.order_by("at", "id"):
         history[change.ticket_id].append(change)

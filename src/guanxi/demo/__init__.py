@@ -379,6 +379,7 @@ def load(
     # The service desk (tickets, their SLA clocks, the surveys after them) and retention (membership and
     # points from the orders above), in that order: each reads what the one before wrote.
     from guanxi.demo import loyalty as loyalty_demo
+    from guanxi.demo import quality as quality_demo
     from guanxi.demo import sla as sla_demo
     from guanxi.demo import surveys as surveys_demo
     from guanxi.demo import tickets as tickets_demo
@@ -386,6 +387,7 @@ def load(
     tickets_demo.load(seed=seed, today=today, progress=progress)
     sla_demo.load(seed=seed, today=today, progress=progress)
     surveys_demo.load(seed=seed, today=today, progress=progress)
+    quality_demo.load(seed=seed, today=today)
     loyalty_demo.load(seed=seed, today=today, progress=progress)
     return {
         "customers": len(customers) + len(leads),

@@ -72,7 +72,7 @@ def _queues() -> dict[int, Queue]:
 
 
 @transaction.atomic
-def load(*, seed: int, today: date, progress: Callable) -> None:
+def load(*, seed: int, today: date, progress: Callable, count: int | None = None) -> None:
     rng = random.Random(seed + 505)
     queues = _queues()
     general = Queue.objects.filter(team__isnull=True).order_by("pk").first()
@@ -91,9 +91,11 @@ def load(*, seed: int, today: date, progress: Callable) -> None:
     keys = list(CATEGORY_WEIGHTS)
     weights = list(CATEGORY_WEIGHTS.values())
     now = timezone.make_aware(datetime.combine(today, time(17, 0)))
-    advance = progress("tickets", TICKETS)
+    if count is None:  # about 1.2 per customer: 3,000 for the full demo company, fewer for a cut-down one (tests)
+        count = min(TICKETS, max(50, len(customers) * 5 // 4))
+    advance = progress("tickets", count)
     plans = []
-    for i in range(TICKETS):
+    for i in range(count):
         customer_id, team_id, name, emails = rng.choice(customers)
         queue = queues.get(team_id) or general or next(iter(queues.values()))
         key = rng.choices(keys, weights)[0]
