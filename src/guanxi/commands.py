@@ -128,9 +128,10 @@ def scheduler(
     import time
 
     setup_django()
-    from guanxi.core.schedule import daily_jobs, enqueue_due
+    from guanxi.core.schedule import daily_jobs, enqueue_due, interval_jobs
 
     typer.echo("daily jobs: " + ", ".join(f"{j.name} at {j.at:%H:%M}" for j in daily_jobs()), err=True)
+    typer.echo("interval jobs: " + ", ".join(f"{j.name} every {j.minutes} min" for j in interval_jobs()), err=True)
     while True:
         for name in enqueue_due():
             typer.echo(f"enqueued {name}", err=True)
