@@ -378,6 +378,7 @@ def load(
     history = relationships.load(seed=seed, today=today, bulk_events=_bulk_events, progress=progress)
     # The service desk (tickets, their SLA clocks, the surveys after them) and retention (membership and
     # points from the orders above), in that order: each reads what the one before wrote.
+    from guanxi.demo import deals as deals_demo
     from guanxi.demo import loyalty as loyalty_demo
     from guanxi.demo import quality as quality_demo
     from guanxi.demo import sla as sla_demo
@@ -389,6 +390,7 @@ def load(
     surveys_demo.load(seed=seed, today=today, progress=progress)
     quality_demo.load(seed=seed, today=today)
     loyalty_demo.load(seed=seed, today=today, progress=progress)
+    deals_demo.load(seed=seed, today=today, progress=progress)
     return {
         "customers": len(customers) + len(leads),
         "leads": len(leads),

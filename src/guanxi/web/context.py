@@ -43,7 +43,17 @@ def navigation(request):
     if sellers:
         entries.append(("followups", _("Follow-ups"), reverse("followups:list"), []))
     groups = [
-        _group("sales", _("Sales"), [_link("deals", _("Deals"), "deals:board")] if role != access.SUPPORT else []),
+        _group(
+            "sales",
+            _("Sales"),
+            [
+                _link("deals", _("Deals"), "deals:board"),
+                _link("deals", _("Leads"), "deals:leads"),
+                _link("deals", _("Pipeline analytics"), "deals:analytics"),
+            ]
+            if role != access.SUPPORT
+            else [],
+        ),
         _group(
             "service",
             _("Service"),
@@ -60,6 +70,7 @@ def navigation(request):
             [
                 _link("loyalty", _("Membership"), "loyalty:overview"),
                 _link("offers", _("Offers"), "offers:list") if role != access.SUPPORT else None,
+                _link("offers", _("Campaigns and uplift"), "offers:campaigns") if role != access.SUPPORT else None,
             ],
         ),
     ]
@@ -76,4 +87,5 @@ def navigation(request):
         entries.append(("admin", _("Administration"), reverse("admin:index"), []))
     match = request.resolver_match
     section = (match.namespace or match.url_name) if match else ""
-    return {"nav_items": entries, "nav_section": section}
+    group = next((key for key, _l, _u, children in entries if any(child[0] == section for child in children)), "")
+    return {"nav_items": entries, "nav_section": section, "nav_group": group, "nav_path": request.path}
