@@ -47,12 +47,10 @@ def navigation(request):
             "sales",
             _("Sales"),
             [
-                _link("deals", _("Deals"), "deals:board"),
-                _link("deals", _("Leads"), "deals:leads"),
-                _link("deals", _("Pipeline analytics"), "deals:analytics"),
-            ]
-            if role != access.SUPPORT
-            else [],
+                _link("deals", _("Deals"), "deals:board") if sellers else None,
+                _link("deals", _("Leads"), "deals:leads") if sellers else None,
+                _link("deals", _("Pipeline analytics"), "deals:analytics") if role != access.SUPPORT else None,
+            ],
         ),
         _group(
             "service",
@@ -70,7 +68,9 @@ def navigation(request):
             [
                 _link("loyalty", _("Membership"), "loyalty:overview"),
                 _link("offers", _("Offers"), "offers:list") if role != access.SUPPORT else None,
-                _link("offers", _("Campaigns and uplift"), "offers:campaigns") if role != access.SUPPORT else None,
+                _link("offers", _("Campaigns and uplift"), "offers:campaigns")
+                if role in (access.ADMIN, access.MANAGER, access.ANALYST)
+                else None,
             ],
         ),
     ]
