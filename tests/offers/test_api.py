@@ -111,3 +111,21 @@ def test_campaign_lifecycle_and_report(api, users, offer, make_customer):
     assert data["complete"] is False and len(data["curve"]["days"]) == 8
     assert api(users["analyst"]).get(f"{BASE}/campaigns/{campaign['id']}/report").status_code == 200
     assert api(users["rep"]).get(f"{BASE}/campaigns/{campaign['id']}/report").status_code == 404
+
+
+def test_campaign_list_and_report_query_counts_are_pinned(
+    api, users, offer, make_customer, django_assert_max_num_queries
+):
+    for i in range(4):
+        make_customer(users["rep"], display_name=f"L{i}")
+    for name in ("One", "Two", "Three"):
+        campaign = services.create_campaign(actor=users["admin"], data={"name": name, "offer_id": offer.pk})
+    services.launch_campaign(actor=users["admin"], campaign_id=campaign.pk)
+    client = api(users["admin"])
+    with django_assert_max_num_queries(6):
+        listed = client.get(f"{BASE}/campaigns").json()
+    assert [c["name"] for c in listed] == ["Three", "Two", "One"]
+    assert listed[0]["treated"] + listed[0]["control"] == 4
+    with django_assert_max_num_queries(12):
+        report = client.get(f"{BASE}/campaigns/{campaign.pk}/report").json()
+    assert report["treated"]["size"] + report["control"]["size"] == 4

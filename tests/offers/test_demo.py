@@ -28,9 +28,9 @@ def test_demo_win_back_campaign_shows_an_uplift():
     assert {"redeemed", "expired", "issued"} <= statuses
     redeemed = Coupon.objects.filter(campaign=campaign, status="redeemed")
     assert all(c.order.customer_id == c.customer_id for c in redeemed.select_related("order"))
-    from guanxi.accounts.models import User
-
     from django.utils import timezone
+
+    from guanxi.accounts.models import User
 
     admin = User.objects.filter(role="admin").first()
     result = selectors.campaign_report(admin, campaign.pk, now=timezone.make_aware(datetime(2027, 3, 15, 12)))

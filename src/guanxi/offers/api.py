@@ -50,8 +50,8 @@ def _coupon_out(coupon: Coupon) -> dict:
     }
 
 
-def _campaign_out(user, campaign: Campaign) -> dict:
-    counted = selectors.list_campaigns(user).get(pk=campaign.pk)
+def _campaign_out(counted: Campaign) -> dict:
+    """``counted``: a campaign from ``selectors.list_campaigns`` (annotated with its group sizes)."""
     return {
         "id": counted.pk,
         "name": counted.name,
@@ -67,6 +67,10 @@ def _campaign_out(user, campaign: Campaign) -> dict:
         "control": counted.control,
         "version": counted.version,
     }
+
+
+def _fresh_campaign(user, campaign_id: int) -> dict:
+    return _campaign_out(selectors.list_campaigns(user).get(pk=campaign_id))
 
 
 @router.get("", response={200: list[OfferOut], **ERRORS})
@@ -114,7 +118,7 @@ def list_coupons(request: HttpRequest, filters: Query[CouponQuery]):
 @router.get("/campaigns", response={200: list[CampaignOut], **ERRORS})
 def list_campaigns(request: HttpRequest):
     """Campaigns you may see (admins and analysts: all; managers: theirs and their teams', and automation's)."""
-    return [_campaign_out(request.auth, c) for c in selectors.list_campaigns(request.auth)]
+    return [_campaign_out(c) for c in selectors.list_campaigns(request.auth)]
 
 
 @router.post("/campaigns", response={201: CampaignOut, **ERRORS})
@@ -124,12 +128,12 @@ def create_campaign(request: HttpRequest, payload: CampaignIn):
     if data.get("control_share") is None:
         data.pop("control_share")
     campaign = services.create_campaign(actor=request.auth, data=data)
-    return Status(201, _campaign_out(request.auth, campaign))
+    return Status(201, _fresh_campaign(request.auth, campaign.pk))
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, **ERRORS})
 def get_campaign(request: HttpRequest, campaign_id: Id):
-    return _campaign_out(request.auth, selectors.get_campaign(request.auth, campaign_id))
+    return _fresh_campaign(request.auth, selectors.get_campaign(request.auth, campaign_id).pk)
 
 
 @router.patch("/campaigns/{campaign_id}", response={200: CampaignOut, **ERRORS})
@@ -138,14 +142,14 @@ def patch_campaign(request: HttpRequest, campaign_id: Id, payload: CampaignPatch
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     campaign = services.update_campaign(actor=request.auth, campaign_id=campaign_id, version=version, data=data)
-    return _campaign_out(request.auth, campaign)
+    return _fresh_campaign(request.auth, campaign.pk)
 
 
 @router.post("/campaigns/{campaign_id}/launch", response={200: CampaignOut, **ERRORS})
 def launch_campaign(request: HttpRequest, campaign_id: Id, payload: LaunchIn):
     """Split the audience at random (by the stored seed) into treated and control; treated get their coupons."""
     campaign = services.launch_campaign(actor=request.auth, campaign_id=campaign_id, version=payload.version)
-    return _campaign_out(request.auth, campaign)
+    return _fresh_campaign(request.auth, campaign.pk)
 
 
 def _group(g: GroupSummary) -> dict:

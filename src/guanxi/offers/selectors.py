@@ -232,8 +232,8 @@ def campaign_report(user, campaign_id: int, *, now: datetime | None = None) -> C
     last = span.order_by("-assigned_at").first()
     measured_until = last + timedelta(days=campaign.measure_days) if last else None
     complete = measured_until is not None and now >= measured_until
-    redeemed = members.filter(
-        group=CampaignMember.Group.TREATED, customer__coupons__campaign=campaign, customer__coupons__status="redeemed"
+    redeemed = Coupon.objects.filter(
+        campaign=campaign, status=Coupon.Status.REDEEMED, customer_id__in=members.values("customer_id")
     ).count()
     headline, detail = verdict(report, campaign.offer.display_name, complete=complete)
     return CampaignReport(
