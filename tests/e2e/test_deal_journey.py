@@ -3,6 +3,8 @@ the order is recorded (the pipeline records orders on a win), and the customer's
 it and the tier they reached. A second rep's drag of a card someone else moved meanwhile is refused with the
 conflict message, and the board shows the deal where it really is."""
 
+import importlib
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -13,14 +15,26 @@ from guanxi.deals import services as deals
 from guanxi.deals.models import Deal, DealStage, Pipeline
 from tests.e2e.support import log_in
 
-# serialized_rollback: live_server's flush between tests would drop the seeded pipeline and loyalty tiers.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = pytest.mark.e2e
+
+
+def _seed_defaults() -> None:
+    """A transactional test before this one flushes the rows the data migrations seeded (the Sales pipeline, lost
+    reasons, membership tiers); put them back as the migrations would (both are idempotent)."""
+    from django.apps import apps
+
+    from guanxi.loyalty.programme import ensure_defaults
+
+    importlib.import_module("guanxi.deals.migrations.0002_defaults").seed(apps, None)
+    ensure_defaults()
+
 
 PASSWORD = "Lantern-Harbour-2718"
 
 
 @pytest.fixture
 def setup(live_server):
+    _seed_defaults()
     team = accounts.create_team(name="North sales")
     rep = accounts.create_user(
         username="xiaoming", role="sales", team=team, password=PASSWORD, check_password_strength=False

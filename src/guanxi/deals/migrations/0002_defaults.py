@@ -26,15 +26,17 @@ def seed(apps, schema_editor):
     Pipeline = apps.get_model("deals", "Pipeline")
     DealStage = apps.get_model("deals", "DealStage")
     LostReason = apps.get_model("deals", "LostReason")
-    pipeline = Pipeline.objects.create(name="Sales", name_zh_hans="销售", is_default=True)
-    DealStage.objects.bulk_create(
-        DealStage(pipeline=pipeline, key=key, name=name, name_zh_hans=zh, order=(i + 1) * 10, probability=p, kind=kind)
-        for i, (key, name, zh, p, kind) in enumerate(STAGES)
-    )
-    LostReason.objects.bulk_create(
-        LostReason(key=key, name=name, name_zh_hans=zh, order=(i + 1) * 10)
-        for i, (key, name, zh) in enumerate(LOST_REASONS)
-    )
+    # Idempotent (tests that flush the database call it again to put the defaults back).
+    if not Pipeline.objects.filter(is_default=True).exists():
+        pipeline = Pipeline.objects.create(name="Sales", name_zh_hans="销售", is_default=True)
+        DealStage.objects.bulk_create(
+            DealStage(
+                pipeline=pipeline, key=key, name=name, name_zh_hans=zh, order=(i + 1) * 10, probability=p, kind=kind
+            )
+            for i, (key, name, zh, p, kind) in enumerate(STAGES)
+        )
+    for i, (key, name, zh) in enumerate(LOST_REASONS):
+        LostReason.objects.get_or_create(key=key, defaults={"name": name, "name_zh_hans": zh, "order": (i + 1) * 10})
 
 
 def unseed(apps, schema_editor):
