@@ -129,3 +129,17 @@ def test_campaign_list_and_report_query_counts_are_pinned(
     with django_assert_max_num_queries(12):
         report = client.get(f"{BASE}/campaigns/{campaign.pk}/report").json()
     assert report["treated"]["size"] + report["control"]["size"] == 4
+
+
+def test_delete_only_unused_offers(api, users, offer, customer):
+    client = api(users["manager"])
+    unused = services.create_offer(
+        actor=users["admin"], data={"key": "unused", "name": "Unused", "kind": "amount_off", "value": 5}
+    )
+    assert api(users["rep"]).delete(f"{BASE}/{unused.pk}?version=1").status_code == 403
+    assert client.delete(f"{BASE}/{unused.pk}?version=9").status_code == 409
+    assert client.delete(f"{BASE}/{unused.pk}?version=1").status_code == 204
+    services.issue_coupon(actor=users["rep"], offer_id=offer.pk, customer_id=customer.pk)
+    used = client.delete(f"{BASE}/{offer.pk}?version=1")
+    assert used.status_code == 409 and used.json()["error"]["code"] == "offer_in_use"
+    assert client.get(f"{BASE}/{unused.pk}").status_code == 404

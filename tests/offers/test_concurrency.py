@@ -56,3 +56,16 @@ def test_concurrent_redemptions_have_one_winner(users, offer, customer, place_or
     coupon.refresh_from_db()
     assert coupon.status == "redeemed" and coupon.order_id == winners[0].order_id
     assert Event.objects.filter(type="coupon.redeemed", subject_id=coupon.pk).count() == 1
+
+
+def test_concurrent_issues_with_one_source_key_give_one_coupon(users, offer, customer):
+    call = _queued(
+        lambda: services.issue_coupon(
+            actor=users["rep"], offer_id=offer.pk, customer_id=customer.pk, source_key="pos:receipt-77"
+        )
+    )
+    results = run_at_once([call, call, call])
+    assert all(isinstance(r, Coupon) for r in results), results
+    assert len({r.pk for r in results}) == 1
+    assert Coupon.objects.filter(customer=customer).count() == 1
+    assert Event.objects.filter(type="coupon.issued").count() == 1

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from guanxi.core.pagination import paginate
-from guanxi.core.schemas import ERRORS, Id
+from guanxi.core.schemas import ERRORS, Id, Version
 from guanxi.offers import selectors, services
 from guanxi.offers.models import Campaign, Coupon, Offer
 from guanxi.offers.schemas import (
@@ -206,3 +206,11 @@ def patch_offer(request: HttpRequest, offer_id: Id, payload: OfferPatch):
     data = payload.dict(exclude_unset=True)
     version = data.pop("version")
     return _offer_out(services.update_offer(actor=request.auth, offer_id=offer_id, version=version, data=data))
+
+
+@router.delete("/{offer_id}", response={204: None, **ERRORS})
+def delete_offer(request: HttpRequest, offer_id: Id, version: Version):
+    """Delete an offer that was never used (``?version=``). One with coupons or campaigns is a 409
+    ``offer_in_use``: deactivate it with PATCH ``active: false`` instead."""
+    services.delete_offer(actor=request.auth, offer_id=offer_id, version=version)
+    return Status(204, None)

@@ -15,6 +15,10 @@ class OfferUnavailable(Conflict):
     code = "offer_unavailable"
 
 
+class OfferInUse(Conflict):
+    code = "offer_in_use"
+
+
 class CouponNotFound(NotFound):
     """No such code, or one of a customer the caller may not see or another customer's (the same answer)."""
 

@@ -33,6 +33,7 @@ from guanxi.offers.errors import (
     CouponExpired,
     CouponNotFound,
     CouponVoid,
+    OfferInUse,
     OfferInvalid,
     OffersDenied,
     OfferUnavailable,
@@ -258,6 +259,29 @@ def update_offer(*, actor, offer_id: int, version: int | None, data: dict[str, A
     return offer
 
 
+@transaction.atomic
+def delete_offer(*, actor, offer_id: int, version: int | None) -> None:
+    """Delete an offer that was never used (admins and managers). One with coupons or campaigns is a 409
+    offer_in_use: deactivate it instead, so its history and reports stay. Emits ``offer.deleted``."""
+    ensure_manager(actor)
+    selectors.get_offer(actor, offer_id)
+    offer = Offer.objects.select_for_update().get(pk=offer_id)
+    check_version(offer, version)
+    if offer.coupons.exists() or offer.campaigns.exists():
+        raise OfferInUse(
+            _("The offer “%(name)s” has coupons or campaigns; deactivate it instead.") % {"name": offer.display_name}
+        )
+    events.record(
+        "offer.deleted",
+        subject=offer,
+        actor=actor,
+        payload={"offer_id": offer.pk, "key": offer.key},
+        audit_action="delete",
+        changes=events.snapshot(offer, OFFER_FIELDS),
+    )
+    offer.delete()
+
+
 def _available(offer: Offer, now: datetime) -> None:
     if not offer.active:
         raise OfferUnavailable(_("The offer “%(name)s” is not active.") % {"name": offer.display_name})
@@ -340,6 +364,9 @@ def issue_coupon(
             raise OfferUnavailable(_("This source key was used for another coupon."), source_key=[source_key])
         return existing
     customer = _customer_for(actor, customer_id)  # the lock also serialises the limit check per customer
+    existing = Coupon.objects.select_related("offer").filter(source_key=source_key).first()
+    if existing is not None:  # issued by a concurrent call with the same key while we waited for the lock
+        return existing
     offer = Offer.objects.filter(pk=offer_id).first()
     if offer is None:
         raise selectors.OfferNotFound(_("No offer with id %(id)s.") % {"id": offer_id})
