@@ -13,6 +13,7 @@ def test_demo_deals_have_consistent_histories(users, make_customer, teams):
     demo.load(seed=7, today=today, count=60)
     deals = list(Deal.objects.select_related("stage"))
     assert len(deals) == 60
+    assert deals[0].pipeline.record_order_on_win
     kinds = {d.stage.kind for d in deals}
     assert kinds == {"open", "won", "lost"}
     for deal in deals:

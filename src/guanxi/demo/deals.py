@@ -2,7 +2,8 @@
 the last nine months, each with the stage history it went through (stages sometimes skipped, as real drags do):
 some still open with an expected close date ahead, some won, some lost with a reason.
 
-Historical wins carry no order (the demo orders exist already). Bulk inserts only; no events (the demo's history
+Historical wins carry no order (the demo orders exist already); deals won from now on record one (the demo pipeline
+has ``record_order_on_win``). Bulk inserts only; no events (the demo's history
 is already past), like the other demo loaders.
 """
 
@@ -50,6 +51,8 @@ def load(*, seed: int, today: date, progress: Callable | None = None, count: int
     pipeline = Pipeline.objects.filter(is_default=True).first()
     if pipeline is None:
         return
+    # The demo company records an order when a deal is won, so a win on the board earns loyalty points.
+    Pipeline.objects.filter(pk=pipeline.pk).update(record_order_on_win=True)
     stages = list(DealStage.objects.filter(pipeline=pipeline).order_by("order", "id"))
     open_stages = [s for s in stages if s.kind == DealStage.Kind.OPEN]
     won = next(s for s in stages if s.kind == DealStage.Kind.WON)
