@@ -178,3 +178,49 @@ def test_report_counts_only_members_the_manager_may_see(users, offer, make_custo
         selectors.campaign_report(users["manager"], campaign.pk)
     with pytest.raises(NotFound):
         selectors.campaign_report(users["rep"], campaign.pk)
+
+
+def test_launch_e_mails_only_customers_who_consented(users, offer, make_customer, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from guanxi.automation.models import EmailTemplate
+    from guanxi.privacy.services import record_consent
+
+    EmailTemplate.objects.create(
+        key="coupon_mail",
+        name="Coupon",
+        subject_en="A gift for {{ customer.display_name }}",
+        body_en="Your code: {{ coupon.code }}, valid until {{ coupon.expires_on }}.",
+    )
+    yes = make_customer(users["rep"], display_name="Yes", emails=["yes@example.com"])
+    no = make_customer(users["rep"], display_name="No", emails=["no@example.com"])
+    held = make_customer(users["rep"], display_name="Held", emails=["held@example.com"])
+    for who in (yes, held):
+        record_consent(
+            actor=users["rep"], customer_id=who.pk, channel="email_marketing", status="granted", source="form"
+        )
+    ids = [yes.pk, no.pk, held.pk]
+    # A seed whose split holds out "Held" and treats the other two.
+    seed = next(s for s in range(1000) if services.split(ids, share=Decimal("0.3"), seed=s)[1] == [held.pk])
+    data = {"name": "Mail", "offer_id": offer.pk, "control_share": "0.3", "seed": seed, "email_template": "coupon_mail"}
+    campaign = services.create_campaign(actor=users["admin"], data=data)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.launch_campaign(actor=users["admin"], campaign_id=campaign.pk)
+    code = Coupon.objects.get(customer=yes, campaign=campaign).code
+    assert Coupon.objects.filter(customer=no, campaign=campaign).exists()  # a coupon, but no e-mail
+    assert not Coupon.objects.filter(customer=held).exists()
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["yes@example.com"], "A gift for Yes")]
+    assert code in mail.outbox[0].body
+
+
+def test_open_coupons_rule_field(users, offer, customer, make_customer):
+    from guanxi.core import rules
+
+    other = make_customer(users["rep"], display_name="None")
+    services.issue_coupon(actor=users["rep"], offer_id=offer.pk, customer_id=customer.pk)
+    rule = rules.parse("open_coupons > 0")
+    matched = rules.filter_customers(Customer.objects.filter(pk__in=[customer.pk, other.pk]), rule)
+    assert list(matched.values_list("pk", flat=True)) == [customer.pk]
+    assert rules.matches(rules.parse("open_coupons == 0"), other.pk)
+    later = timezone.now() + timedelta(days=31)
+    assert not rules.matches(rule, customer.pk, now=later)

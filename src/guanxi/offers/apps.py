@@ -17,9 +17,10 @@ class OffersConfig(AppConfig):
         from guanxi.customers.merge import register_related
         from guanxi.customers.panels import Panel, register_panel
         from guanxi.engagement.timeline import TimelineSource, register_source
-        from guanxi.offers import automation, panels, personal
+        from guanxi.offers import automation, fields, panels, personal
 
         register_action(automation.ISSUE_OFFER)
+        fields.register_fields()
         register_trigger("coupon.redeemed", _("Coupon redeemed"))
         # A merge moves the loser's coupons to the survivor; a campaign membership moves unless the survivor is
         # in the same campaign already (then the loser's is set aside with the merge record, undo restores it).
