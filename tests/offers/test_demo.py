@@ -16,7 +16,7 @@ def test_demo_win_back_campaign_shows_an_uplift():
     from guanxi.offers.models import Campaign, CampaignMember, Coupon
 
     today = date(2027, 3, 15)
-    demo.load(seed=3, today=today, limit=900)
+    demo.load(seed=3, today=today, limit=600)
     offers_demo.load(seed=3, today=today)
     campaign = Campaign.objects.get(kind="manual", status="launched")
     members = CampaignMember.objects.filter(campaign=campaign)
