@@ -143,3 +143,15 @@ def test_delete_only_unused_offers(api, users, offer, customer):
     used = client.delete(f"{BASE}/{offer.pk}?version=1")
     assert used.status_code == 409 and used.json()["error"]["code"] == "offer_in_use"
     assert client.get(f"{BASE}/{unused.pk}").status_code == 404
+
+
+def test_delete_only_draft_campaigns(api, users, offer, customer):
+    client = api(users["manager"])
+    draft = services.create_campaign(actor=users["manager"], data={"name": "Draft", "offer_id": offer.pk})
+    launched = services.create_campaign(actor=users["manager"], data={"name": "Sent", "offer_id": offer.pk})
+    services.launch_campaign(actor=users["manager"], campaign_id=launched.pk)
+    assert api(users["rep"]).delete(f"{BASE}/campaigns/{draft.pk}?version=1").status_code == 403
+    assert client.delete(f"{BASE}/campaigns/{draft.pk}?version=1").status_code == 204
+    refused = client.delete(f"{BASE}/campaigns/{launched.pk}?version=2")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "campaign_already_launched"
+    assert [c["name"] for c in client.get(f"{BASE}/campaigns").json()] == ["Sent"]

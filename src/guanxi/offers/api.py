@@ -145,6 +145,13 @@ def patch_campaign(request: HttpRequest, campaign_id: Id, payload: CampaignPatch
     return _fresh_campaign(request.auth, campaign.pk)
 
 
+@router.delete("/campaigns/{campaign_id}", response={204: None, **ERRORS})
+def delete_campaign(request: HttpRequest, campaign_id: Id, version: Version):
+    """Delete a draft campaign (``?version=``); a launched one is a 409 ``campaign_already_launched``."""
+    services.delete_campaign(actor=request.auth, campaign_id=campaign_id, version=version)
+    return Status(204, None)
+
+
 @router.post("/campaigns/{campaign_id}/launch", response={200: CampaignOut, **ERRORS})
 def launch_campaign(request: HttpRequest, campaign_id: Id, payload: LaunchIn):
     """Split the audience at random (by the stored seed) into treated and control; treated get their coupons."""

@@ -667,6 +667,27 @@ def update_campaign(*, actor, campaign_id: int, version: int | None, data: dict[
     return campaign
 
 
+@transaction.atomic
+def delete_campaign(*, actor, campaign_id: int, version: int | None) -> None:
+    """Delete a draft campaign (a launched one is a 409: its members and coupons are what the report measures).
+    Emits ``campaign.deleted``."""
+    ensure_manager(actor)
+    selectors.get_campaign(actor, campaign_id)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    check_version(campaign, version)
+    if campaign.status != Campaign.Status.DRAFT or campaign.kind != Campaign.Kind.MANUAL:
+        raise CampaignLaunched(_("A launched campaign cannot be deleted."))
+    events.record(
+        "campaign.deleted",
+        subject=campaign,
+        actor=actor,
+        payload=_campaign_payload(campaign),
+        audit_action="delete",
+        changes=events.snapshot(campaign, CAMPAIGN_FIELDS),
+    )
+    campaign.delete()
+
+
 def split(customer_ids: list[int], *, share: Decimal | float, seed: int) -> tuple[list[int], list[int]]:
     """(treated, control): a seeded shuffle of the sorted ids, the first ``round(n * share)`` held out.
 
