@@ -255,3 +255,12 @@ def test_selectors_scope_coupons(users, offer, customer):
     with pytest.raises(NotFound):
         selectors.get_coupon(users["rep_b"], coupon.pk)
     assert list(selectors.list_coupons(users["rep_b"])) == []
+
+
+def test_a_coupon_past_its_expiry_no_longer_counts_before_the_job_runs(users, offer, customer):
+    first = services.issue_coupon(actor=users["rep"], offer_id=offer.pk, customer_id=customer.pk)
+    with time_machine.travel(first.expires_at + timedelta(minutes=1)):
+        second = services.issue_coupon(actor=users["rep"], offer_id=offer.pk, customer_id=customer.pk)
+    assert second.pk != first.pk
+    first.refresh_from_db()
+    assert first.status == "issued"  # the daily job marks it; the limit already ignores it

@@ -302,9 +302,11 @@ def _expiry(offer: Offer, now: datetime) -> datetime:
     return min(expires, offer.valid_until) if offer.valid_until else expires
 
 
-def held_coupons(offer_id: int) -> QuerySet:
-    """Coupons that count against the per-customer limit: issued (still usable) or redeemed."""
-    return Coupon.objects.filter(offer_id=offer_id, status__in=(Coupon.Status.ISSUED, Coupon.Status.REDEEMED))
+def held_coupons(offer_id: int, *, now: datetime | None = None) -> QuerySet:
+    """Coupons that count against the per-customer limit: still usable (issued, not past expiry, even if the
+    daily job has not marked it yet) or redeemed."""
+    usable = Q(status=Coupon.Status.ISSUED, expires_at__gt=now or timezone.now())
+    return Coupon.objects.filter(usable | Q(status=Coupon.Status.REDEEMED), offer_id=offer_id)
 
 
 def eligible(offer: Offer, customers: QuerySet, *, now: datetime | None = None) -> QuerySet:
@@ -313,7 +315,7 @@ def eligible(offer: Offer, customers: QuerySet, *, now: datetime | None = None) 
         customers = rules.filter_customers(customers, rules.parse(offer.target_rule), now=now)
     if offer.per_customer_limit:
         at_limit = (
-            held_coupons(offer.pk)
+            held_coupons(offer.pk, now=now)
             .values("customer_id")
             .order_by()
             .annotate(n=Count("id"))
@@ -378,7 +380,7 @@ def issue_coupon(
             _("%(customer)s is not in the target of the offer “%(name)s”.")
             % {"customer": customer.display_name, "name": offer.display_name}
         )
-    if offer.per_customer_limit and held_coupons(offer.pk).filter(customer=customer).count() >= (
+    if offer.per_customer_limit and held_coupons(offer.pk, now=now).filter(customer=customer).count() >= (
         offer.per_customer_limit
     ):
         raise OfferUnavailable(
