@@ -6,6 +6,7 @@ the ones they created or of the teams they lead, plus the always-on campaigns of
 agents none. A campaign report counts only the members the caller may see (analysts: all, as aggregates).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -121,14 +122,15 @@ class CampaignReport:
     detail: str
 
 
-def member_outcomes(campaign: Campaign, members: QuerySet) -> tuple[uplift.GroupData, uplift.GroupData]:
+def member_outcomes(campaign: Campaign, members: QuerySet) -> tuple[uplift.GroupData, uplift.GroupData, str]:
     """Each member's days to their first order in ``(assigned_at, assigned_at + measure_days]`` and revenue there
-    (refunded orders left out), per group. Two queries: the members, then the orders of their window span."""
+    (refunded orders left out), per group, and the currency of most of those orders (the offer's if none).
+    Two queries: the members, then the orders of their window span."""
     from guanxi.commerce.models import Order
 
     rows = list(members.values_list("customer_id", "group", "assigned_at"))
     window = timedelta(days=campaign.measure_days)
-    by_customer: dict[int, list[tuple[datetime, Decimal]]] = {}
+    by_customer: dict[int, list[tuple[datetime, Decimal, str]]] = {}
     if rows:
         start = min(at for _c, _g, at in rows)
         end = max(at for _c, _g, at in rows) + window
@@ -137,20 +139,23 @@ def member_outcomes(campaign: Campaign, members: QuerySet) -> tuple[uplift.Group
             ordered_at__gt=start,
             ordered_at__lte=end,
             refunded_at__isnull=True,
-        ).values_list("customer_id", "ordered_at", "amount")
-        for customer_id, ordered_at, amount in orders.iterator(chunk_size=5000):
-            by_customer.setdefault(customer_id, []).append((ordered_at, amount))
+        ).values_list("customer_id", "ordered_at", "amount", "currency")
+        for customer_id, ordered_at, amount, currency in orders.iterator(chunk_size=5000):
+            by_customer.setdefault(customer_id, []).append((ordered_at, amount, currency))
     groups: dict[str, tuple[list, list]] = {"treated": ([], []), "control": ([], [])}
+    currencies: Counter[str] = Counter()
     for customer_id, group, assigned_at in rows:
         days, revenue = None, Decimal("0")
-        for ordered_at, amount in by_customer.get(customer_id, ()):
+        for ordered_at, amount, currency in by_customer.get(customer_id, ()):
             if assigned_at < ordered_at <= assigned_at + window:
+                currencies[currency] += 1
                 revenue += amount
                 delta = (ordered_at - assigned_at).total_seconds() / 86400
                 days = delta if days is None else min(days, delta)
         groups[group][0].append(days)
         groups[group][1].append(float(revenue))
-    return uplift.GroupData(*groups["treated"]), uplift.GroupData(*groups["control"])
+    currency = currencies.most_common(1)[0][0] if currencies else campaign.offer.currency
+    return uplift.GroupData(*groups["treated"]), uplift.GroupData(*groups["control"]), currency
 
 
 def _points(value: float) -> str:
@@ -225,7 +230,7 @@ def campaign_report(user, campaign_id: int, *, now: datetime | None = None) -> C
     campaign = get_campaign(user, campaign_id)
     now = now or timezone.now()
     members = access.restrict(CampaignMember.objects.filter(campaign=campaign), user, via="customer")
-    treated, control = member_outcomes(campaign, members)
+    treated, control, currency = member_outcomes(campaign, members)
     report = uplift.uplift_report(treated, control, measure_days=campaign.measure_days)
     span = members.order_by().values_list("assigned_at", flat=True)
     first = span.order_by("assigned_at").first()
@@ -239,7 +244,7 @@ def campaign_report(user, campaign_id: int, *, now: datetime | None = None) -> C
     return CampaignReport(
         campaign=campaign,
         report=report,
-        currency=campaign.offer.currency,
+        currency=currency,
         coupons_redeemed=redeemed,
         first_assigned_at=first,
         measured_until=measured_until,
