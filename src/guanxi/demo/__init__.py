@@ -380,6 +380,7 @@ def load(
     # points from the orders above), in that order: each reads what the one before wrote.
     from guanxi.demo import deals as deals_demo
     from guanxi.demo import loyalty as loyalty_demo
+    from guanxi.demo import offers as offers_demo
     from guanxi.demo import quality as quality_demo
     from guanxi.demo import sla as sla_demo
     from guanxi.demo import surveys as surveys_demo
@@ -389,6 +390,7 @@ def load(
     sla_demo.load(seed=seed, today=today, progress=progress)
     surveys_demo.load(seed=seed, today=today, progress=progress)
     quality_demo.load(seed=seed, today=today)
+    offers_demo.load(seed=seed, today=today, progress=progress)  # its return orders then earn points
     loyalty_demo.load(seed=seed, today=today, progress=progress)
     deals_demo.load(seed=seed, today=today, progress=progress)
     return {
