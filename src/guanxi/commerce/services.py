@@ -241,11 +241,7 @@ def refund_order(*, actor, order_id: int, reason: str = "") -> Order:
     amount), on which loyalty takes back the order's points in the same transaction. The order stays in the
     purchase log with ``refunded_at`` set.
     """
-    order = (
-        Order.objects.select_for_update()
-        .filter(pk=order_id, customer__in=access.editable_customers(actor))
-        .first()
-    )
+    order = Order.objects.select_for_update().filter(pk=order_id, customer__in=access.editable_customers(actor)).first()
     if order is None:
         raise OrderNotFound(_("No order with id %(id)s.") % {"id": order_id})
     if order.refunded_at is not None:
