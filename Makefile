@@ -45,7 +45,7 @@ lint: install
 	$(VENV)/bin/ruff check $(PY_PATHS)
 	$(VENV)/bin/ruff format --check $(PY_PATHS)
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy src/guanxi/analytics src/guanxi/core
+	$(VENV)/bin/mypy src/guanxi/analytics src/guanxi/core src/guanxi/quality/process.py src/guanxi/sla/hours.py src/guanxi/offers/uplift.py
 
 fmt: install
 	$(VENV)/bin/ruff format $(PY_PATHS)

@@ -48,6 +48,7 @@ def parse_hours(hours: dict[str, list[list[str]]]) -> tuple[tuple[Interval, ...]
             if len(pair) != 2:
                 raise ValueError(f"{key}: an interval is [start, end]")
             start = _parse_time(pair[0], allow_24=False)
+            assert start is not None  # only an end may be 24:00
             end = _parse_time(pair[1], allow_24=True)
             if end is not None and end <= start:
                 raise ValueError(f"{key}: {pair[0]}-{pair[1]} ends before it starts")
