@@ -131,6 +131,24 @@ def browser_for(db):
 
 
 @pytest.fixture(autouse=True)
+def _seeded_rows(request):
+    """Transactional tests (threads, the browser's live server) start with the data migrations' rows, even after
+    an earlier transactional test's flush removed them (tests/seeds.py)."""
+    marker = request.node.get_closest_marker("django_db")
+    by_marker = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if by_marker:
+        request.getfixturevalue("_django_db_helper")
+    elif {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("transactional_db")
+    else:
+        return
+    from tests import seeds
+
+    if seeds.flushed():
+        seeds.restore_defaults()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_automation_rules():
     """Automation caches the active rules for a few seconds per process; a test must see its own database's rules
     (a transactional test's flush removes the default playbooks another test's cache would still hold)."""

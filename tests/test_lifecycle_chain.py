@@ -70,10 +70,12 @@ def test_an_order_through_the_api_makes_a_potential_customer_new_and_welcomes_th
     assert run.event_id == stage_event.pk
     audited = AuditEntry.objects.filter(event__pk__gt=first_event).values_list("event__type", flat=True)
     assert {"order.placed", "follow_up.created"} <= set(audited)
-    # The other stage playbooks looked at it and were skipped.
-    assert set(RuleRun.objects.filter(customer=customer).exclude(rule=welcome).values_list("status", flat=True)) == {
-        "skipped"
-    }
+    # The other stage playbooks looked at it: the welcome coupon (offers) matched too, the rest were skipped.
+    statuses = dict(
+        RuleRun.objects.filter(customer=customer).exclude(rule=welcome).values_list("rule__playbook", "status")
+    )
+    assert statuses.pop("offers_welcome") == "matched"
+    assert set(statuses.values()) == {"skipped"}
     # A second order changes nothing more: still "new", no second welcome.
     again = api(users["rep"]).post("/api/v1/orders", order(customer, "A-2"), content_type="application/json")
     assert again.status_code == 201 and FollowUp.objects.filter(customer=customer).count() == 3

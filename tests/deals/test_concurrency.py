@@ -9,7 +9,7 @@ from guanxi.deals.models import Deal, DealStage, DealStageChange
 from tests.concurrency import run_at_once
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="the SQLite test database is in memory with a shared cache, whose table locks fail at once instead "

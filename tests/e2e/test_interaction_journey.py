@@ -65,6 +65,9 @@ def test_log_a_call_in_two_clicks_and_page_the_timeline(new_page, live_server, s
             box.uncheck()
     expect(page.locator("[data-testid=timeline-item]:not([data-kind=interactions])")).to_have_count(0)
     expect(page.get_by_test_id("timeline-item")).to_have_count(20)
+    # Each unchecked box reloads the list (there are many sources now): let the last reload land before paging.
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_test_id("timeline-item")).to_have_count(20)
     page.get_by_test_id("timeline-older").click()
     expect(page.get_by_test_id("timeline-item")).to_have_count(21)
     expect(page.get_by_test_id("timeline-item").last).to_contain_text("Mail 20")

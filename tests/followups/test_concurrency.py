@@ -15,8 +15,7 @@ from guanxi.followups.models import FollowUp
 from tests.ownership.test_concurrency import run_at_once
 
 pytestmark = [
-    # serialized_rollback: the flush between tests would drop the data migrations' rows (policies, stages).
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="the SQLite test database is in memory with a shared cache, whose table locks fail at once instead "

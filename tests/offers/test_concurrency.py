@@ -17,8 +17,7 @@ from guanxi.offers.errors import CouponAlreadyRedeemed
 from guanxi.offers.models import Coupon
 from tests.concurrency import run_at_once
 
-# serialized_rollback: the flush after a transactional test would drop the default offers and playbooks.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _queued(call):

@@ -14,8 +14,7 @@ from guanxi.surveys.errors import AlreadyAnswered
 from guanxi.surveys.models import Answer, Invitation, Response, Survey
 from tests.concurrency import run_at_once
 
-# serialized_rollback: the flush after a transactional test would drop the default surveys (data migration).
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _lost(result) -> bool:

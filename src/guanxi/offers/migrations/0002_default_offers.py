@@ -96,7 +96,12 @@ def create(apps, schema_editor):
 
 
 def remove(apps, schema_editor):
-    apps.get_model("automation", "Rule").objects.filter(playbook__in=[p["playbook"] for p in PLAYBOOKS]).delete()
+    # Rows by id, runs first: a cascading delete through the historical models fails when this is unapplied in
+    # the same plan as later apps' migrations ("Must be 'Rule' instance").
+    Rule = apps.get_model("automation", "Rule")
+    ids = list(Rule.objects.filter(playbook__in=[p["playbook"] for p in PLAYBOOKS]).values_list("pk", flat=True))
+    apps.get_model("automation", "RuleRun").objects.filter(rule_id__in=ids)._raw_delete(schema_editor.connection.alias)
+    Rule.objects.filter(pk__in=ids)._raw_delete(schema_editor.connection.alias)
     # The offers themselves go with 0001's tables; coupons may refer to them (PROTECT), so they stay here.
 
 
