@@ -110,7 +110,7 @@ def _rate_figure(report) -> str:
                 },
             }
         ],
-        {"yaxis": {"title": {"text": _("Returned (% of group)")}, "rangemode": "tozero"}},
+        {"yaxis": {"title": {"text": _("Returned, in percent of the group")}, "rangemode": "tozero"}},
     )
 
 

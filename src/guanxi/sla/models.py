@@ -31,7 +31,11 @@ class BusinessCalendar(models.Model):
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
-    hours = models.JSONField(_("working hours"), default=default_hours, help_text=_('{"mon": [["09:00", "12:00"]]}'))
+    hours = models.JSONField(
+        _("working hours"),
+        default=default_hours,
+        help_text=_('Working hours per weekday, e.g. {"mon": [["09:00", "12:00"], ["13:00", "18:00"]]}'),
+    )
     # A make-up working day (调休) keeps the hours of this weekday.
     makeup_weekday = models.PositiveSmallIntegerField(_("make-up days work like"), default=0)
     is_default = models.BooleanField(_("default calendar"), default=False)
