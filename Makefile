@@ -28,7 +28,9 @@ install: $(VENV)/.installed $(MO_FILES)
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(PY) -m pip install --quiet uv
-	$(UV) pip install --quiet --python $(PY) -r requirements/lock.txt
+	# Byte-compiled now: the environment may set PYTHONDONTWRITEBYTECODE, and compiling ibis' and sqlglot's
+	# modules on every import costs each command (guanxi analyze, the test workers) about a second.
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r requirements/lock.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@touch $@
 

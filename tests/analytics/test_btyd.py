@@ -81,6 +81,74 @@ def test_compressed_and_per_customer_fits_agree(cdnow_summary, bgnbd_fit):
     assert full.log_likelihood == pytest.approx(bgnbd_fit.log_likelihood, abs=1e-6)
 
 
+def _finite_difference_standard_errors(loglik, theta):
+    return btyd._standard_errors(lambda th: loglik(th)[1], np.asarray(theta, dtype=float))
+
+
+@pytest.mark.parametrize("sample_rows", [None, 300])
+def test_fits_report_the_likelihood_and_standard_errors_of_the_original_data(
+    cdnow_summary, compressed, monkeypatch, sample_rows
+):
+    # Both paths: L-BFGS-B on all rows, and (with a small sample threshold) a sample fit finished by Newton.
+    if sample_rows:
+        monkeypatch.setattr(btyd, "_SAMPLE_ROWS", sample_rows)
+    c = compressed
+    x, t_x, T, w = (c[k].to_numpy(float) for k in ("frequency", "recency", "T", "count"))
+    fit = btyd.fit_bgnbd(x, t_x, T, w)
+    assert fit.converged and ("Newton" in fit.message) == bool(sample_rows)
+    assert_params(fit, CDNOW_BGNBD, -9582.4)
+    theta = np.array(list(btyd.params_dict(fit.params).values()))
+    assert fit.log_likelihood == pytest.approx(float(w @ btyd.bgnbd_log_likelihood(fit.params, x, t_x, T)), rel=1e-12)
+    se = _finite_difference_standard_errors(btyd._bgnbd_loglik(x, t_x, T, w), theta)
+    np.testing.assert_allclose(list(btyd.params_dict(fit.standard_errors).values()), se, rtol=1e-3)
+
+    repeat = cdnow_summary[cdnow_summary["frequency"] > 0]
+    xs, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+    spend = btyd.fit_gamma_gamma(xs, m)
+    assert spend.converged and ("Newton" in spend.message) == bool(sample_rows)
+    assert_params(spend, CDNOW_GAMMA_GAMMA, -4055.9)
+    assert spend.log_likelihood == pytest.approx(float(btyd.gamma_gamma_log_likelihood(spend.params, xs, m).sum()))
+    theta = np.array(list(btyd.params_dict(spend.params).values()))
+    se = _finite_difference_standard_errors(btyd._gamma_gamma_loglik(xs, m, np.ones_like(xs)), theta)
+    np.testing.assert_allclose(list(btyd.params_dict(spend.standard_errors).values()), se, rtol=1e-3)
+
+
+def test_newton_and_lbfgs_reach_the_same_optimum(compressed, monkeypatch):
+    c = compressed
+    args = (c["frequency"], c["recency"], c["T"], c["count"])
+    direct = btyd.fit_bgnbd(*args)
+    monkeypatch.setattr(btyd, "_SAMPLE_ROWS", 200)
+    newton = btyd.fit_bgnbd(*args)
+    assert "Newton" in newton.message
+    for name, value in btyd.params_dict(direct.params).items():
+        assert getattr(newton.params, name) == pytest.approx(value, rel=1e-6), name
+    assert newton.log_likelihood >= direct.log_likelihood - 1e-8
+
+
+def test_analytic_hessians_match_finite_differences(compressed):
+    c = compressed
+    x, t_x, T, w = (c[k].to_numpy(float) for k in ("frequency", "recency", "T", "count"))
+    rng = np.random.default_rng(4)
+    xs = rng.integers(1, 40, 300).astype(float)
+    cases = [
+        (btyd._bgnbd_loglik(x, t_x, T, w), [0.3, 5.0, 0.9, 2.0]),
+        (btyd._bgnbd_loglik(x, t_x, T, w), [2.0, 0.5, 3.0, 40.0]),
+        (btyd._gamma_gamma_loglik(xs, rng.gamma(3.0, 2.0, 300), np.ones(300)), [3.0, 2.5, 12.0]),
+        (btyd._gamma_gamma_loglik(xs, rng.gamma(3.0, 2.0, 300), np.ones(300)), [0.5, 8.0, 0.3]),
+    ]
+    for loglik, theta in cases:
+        theta = np.array(theta)
+        _, _, hessian = loglik(theta, hessian=True)
+        numeric = np.empty_like(hessian)
+        for j in range(len(theta)):
+            h = 1e-6 * theta[j]
+            up, down = theta.copy(), theta.copy()
+            up[j] += h
+            down[j] -= h
+            numeric[:, j] = (loglik(up)[1] - loglik(down)[1]) / (2 * h)
+        np.testing.assert_allclose(hessian, numeric, rtol=1e-5, atol=1e-6 * np.abs(numeric).max())
+
+
 def test_holdout_prediction_is_close_to_the_1882_actual_repeat_purchases(
     cdnow_transactions, cdnow_summary, bgnbd_fit, pareto_fit
 ):
@@ -146,6 +214,27 @@ def test_gamma_gamma_gradient_matches_finite_differences():
     loglik = btyd._gamma_gamma_loglik(x, m, np.array([1.0, 2, 1, 3]))
     theta = np.array([3.0, 2.5, 12.0])
     np.testing.assert_allclose(loglik(theta)[1], btyd._numerical_gradient(lambda th: loglik(th)[0], theta), rtol=1e-5)
+
+
+def test_bgnbd_fit_likelihood_equals_the_sum_of_per_customer_terms(compressed):
+    # The fit's evaluator splits eq. 6 into per-x, per-T and per-row terms; it must add up to eq. 6 per row.
+    c = compressed
+    x, t_x, T, w = (c[k].to_numpy(float) for k in ("frequency", "recency", "T", "count"))
+    for theta in ([0.3, 5.0, 0.9, 2.0], [2.0, 0.5, 3.0, 40.0], [0.05, 80.0, 0.2, 0.5]):
+        per_customer = btyd.bgnbd_log_likelihood(btyd.BGNBDParams(*theta), x, t_x, T)
+        value, _ = btyd._bgnbd_loglik(x, t_x, T, w)(np.array(theta))
+        assert value == pytest.approx(float(w @ per_customer), rel=1e-12)
+
+
+def test_gamma_gamma_fit_likelihood_equals_the_sum_of_per_customer_terms():
+    rng = np.random.default_rng(11)
+    x = rng.integers(1, 60, size=500).astype(float)
+    m = rng.gamma(2.0, 20.0, size=500)
+    w = rng.integers(1, 4, size=500).astype(float)
+    for theta in ([3.0, 2.5, 12.0], [0.2, 40.0, 0.5]):
+        per_customer = btyd.gamma_gamma_log_likelihood(btyd.GammaGammaParams(*theta), x, m)
+        value, _ = btyd._gamma_gamma_loglik(x, m, w)(np.array(theta))
+        assert value == pytest.approx(float(w @ per_customer), rel=1e-12)
 
 
 @pytest.mark.parametrize(

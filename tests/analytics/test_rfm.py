@@ -109,3 +109,33 @@ def test_value_tiers_by_share_of_customers():
     tiers = rfm.value_tiers(np.arange(10.0))
     assert tiers.tolist() == ["low"] * 5 + ["medium"] * 3 + ["high"] * 2
     assert rfm.value_tiers([5.0, 5.0, 5.0]).tolist() == ["high"] * 3  # ties get the better tier
+
+
+def _abc_by_stable_sort(values: np.ndarray, a_share: float, b_share: float) -> list[str]:
+    """The definition read literally: sort by revenue, largest first, ties in input order, and walk down."""
+    order = np.argsort(-values, kind="stable")
+    total, before, tiers = values.sum(), 0.0, np.full(len(values), "C")
+    for i in order:
+        if values[i] > 0 and total > 0:
+            tiers[i] = "A" if before < a_share * total else "B" if before < (a_share + b_share) * total else "C"
+        before += values[i]
+    return tiers.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+# Few distinct values, so that groups of equal revenue straddle the A/B and B/C thresholds.
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0, 5.0, 10.0]), min_size=1, max_size=60), st.sampled_from([0.5, 0.8]))
+def test_abc_ties_on_a_threshold_are_split_in_input_order(revenue, a_share):
+    values = np.array(revenue)
+    assert rfm.abc_tiers(values, a_share=a_share, b_share=0.15).tolist() == _abc_by_stable_sort(values, a_share, 0.15)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(min_value=-5, max_value=5).map(float), min_size=1, max_size=80))
+def test_quintiles_and_value_tiers_rank_ties_like_pandas_min_rank(values):
+    series = pd.Series(values)
+    ranks = series.rank(method="min").to_numpy()
+    assert rfm.quintile_scores(values).tolist() == (np.floor(5 * (ranks - 1) / len(values)) + 1).astype(int).tolist()
+    position = ((-series).rank(method="min").to_numpy() - 1) / len(values)
+    expected = np.where(position < 0.2, "high", np.where(position < 0.5, "medium", "low"))
+    assert rfm.value_tiers(values).tolist() == expected.tolist()

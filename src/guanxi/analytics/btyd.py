@@ -42,7 +42,7 @@ from typing import Generic, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, optimize
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
 
 from guanxi.analytics.errors import AnalyticsInputError
 
@@ -232,6 +232,118 @@ def _build_fit(
     )
 
 
+def _newton(
+    loglik: Callable[..., tuple[float, FloatArray, FloatArray]], theta: FloatArray, total: float, max_iter: int = 25
+) -> tuple[FloatArray, float, FloatArray, int] | None:
+    """Newton's method on log-parameters with a backtracking line search, from ``theta`` near the optimum.
+
+    ``loglik(theta, hessian=True)`` gives (LL, gradient, Hessian). One evaluation per iteration; from the
+    optimum of a sample, three to five iterations reach it on all rows, against about 27 evaluations for
+    L-BFGS-B with finite-difference standard errors. Stops when the Newton decrement (twice the predicted
+    gain) is below 1e-12 per unit of weight. Returns (theta, LL, Hessian, iterations) at the last point
+    evaluated, or None where the Hessian is not negative definite or a step leaves the search box: the caller
+    then falls back to L-BFGS-B.
+    """
+    phi = np.log(theta)
+    value, grad, hess = loglik(theta, hessian=True)
+    for iteration in range(max_iter):
+        theta = np.exp(phi)
+        g = grad * theta  # the chain rule for phi = ln theta
+        information = -(hess * np.outer(theta, theta) + np.diag(g))
+        try:
+            np.linalg.cholesky(information)
+        except np.linalg.LinAlgError:
+            return None
+        step = np.linalg.solve(information, g)
+        decrement = float(g @ step)
+        if not np.isfinite(decrement):
+            return None
+        if decrement <= 1e-12 * total:
+            return theta, value, hess, iteration
+        size = 1.0
+        while True:
+            trial = phi + size * step
+            if np.any(trial < _LOG_BOUNDS[0]) or np.any(trial > _LOG_BOUNDS[1]):
+                return None
+            new_value, new_grad, new_hess = loglik(np.exp(trial), hessian=True)
+            if np.isfinite(new_value) and new_value >= value + 1e-4 * size * decrement:
+                break
+            size /= 2
+            if size < 1e-6:  # no progress: rounding at the optimum, or a bad start
+                return (theta, value, hess, iteration) if decrement <= 1e-8 * total else None
+        phi, value, grad, hess = trial, new_value, new_grad, new_hess
+    return None
+
+
+_SAMPLE_ROWS = 50_000  # above this many rows, L-BFGS-B fits a systematic sample and Newton's method finishes
+
+
+def _fit_with_hessian(
+    cls: type[P],
+    make_loglik: Callable[[NDArray[np.bool_] | slice], Callable[..., tuple[float, FloatArray, FloatArray]]],
+    n_rows: int,
+    weights: FloatArray,
+    unscale: FloatArray,
+    ll_offset: float,
+) -> Fit[P]:
+    """Fit a likelihood with an analytic Hessian; parameters, LL and standard errors on the original scale.
+
+    ``make_loglik(rows)`` builds the likelihood of the rescaled data restricted to ``rows``. ``unscale``
+    multiplies the fitted parameters back (e.g. alpha by the time scale) and ``ll_offset`` is the constant
+    that the rescaling took off the log-likelihood. Standard errors come from the analytic Hessian (the
+    Jacobian of the rescaling is diagonal, so they scale like the parameters).
+    """
+    n_params, total = len(unscale), float(weights.sum())
+    loglik = make_loglik(slice(None))
+    start = None
+    if n_rows > _SAMPLE_ROWS:
+        sample = slice(None, None, -(-n_rows // _SAMPLE_ROWS))
+        sample_total = float(weights[sample].sum())
+        try:
+            start, _, at_bound = _maximise(make_loglik(sample), n_params, sample_total)
+        except AnalyticsInputError:
+            at_bound = True  # the sample cannot be fitted on its own: L-BFGS-B on all rows
+        polished = None if at_bound or start is None else _newton(loglik, start, total)
+        if polished is not None:
+            theta, value, hessian, iterations = polished
+            message = f"Newton's method, {iterations} iteration(s) from the fit of a {sample_total:.0f}-weight sample"
+            return _fit_from_hessian(cls, theta, unscale, value + ll_offset, hessian, total, True, False, message)
+    theta, result, at_bound = _maximise(loglik, n_params, total, start)
+    value, _, hessian = loglik(theta, hessian=True)
+    converged, message = bool(result.success), str(result.message)
+    return _fit_from_hessian(cls, theta, unscale, value + ll_offset, hessian, total, converged, at_bound, message)
+
+
+def _fit_from_hessian(
+    cls: type[P],
+    theta: FloatArray,
+    unscale: FloatArray,
+    log_likelihood: float,
+    hessian: FloatArray,
+    total: float,
+    converged: bool,
+    at_bound: bool,
+    message: str,
+) -> Fit[P]:
+    se = np.full(len(theta), np.nan)
+    if not at_bound:
+        information = -(hessian + hessian.T) / 2
+        try:
+            np.linalg.cholesky(information)
+            se = np.sqrt(np.diag(np.linalg.inv(information))) * unscale
+        except np.linalg.LinAlgError:
+            pass
+    return Fit(
+        params=cls(*map(float, theta * unscale)),
+        standard_errors=cls(*map(float, se)),
+        log_likelihood=float(log_likelihood),
+        n_customers=total,
+        converged=converged,
+        at_bound=at_bound,
+        message=message,
+    )
+
+
 # --- BG/NBD --------------------------------------------------------------------------------------------------
 
 
@@ -242,46 +354,93 @@ def bgnbd_log_likelihood(params: BGNBDParams, x: ArrayLike, t_x: ArrayLike, T: A
            + logsumexp( lnG(b+x) - (r+x) ln(alpha+T),  [x>0] (ln a + lnG(b+x-1) - (r+x) ln(alpha+t_x)) )
     (the Beta functions of eq. 6 expanded into log-gammas).
     """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
     xa, ta, Ta = (np.asarray(v, dtype=np.float64) for v in (x, t_x, T))
-    return _bgnbd_parts(np.array([params.r, params.alpha, params.a, params.b]), xa, ta, Ta)[0]
-
-
-def _bgnbd_parts(
-    theta: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Return (per-row LL, weight of the 'alive at T' term, weight of the 'dropped after t_x' term)."""
-    r, alpha, a, b = theta
-    xs = np.maximum(x, 1.0)  # lnG(b+x-1) only matters where x > 0
-    rx = r + x
-    u1 = gammaln(b + x) - rx * np.log(alpha + T)
+    xs = np.maximum(xa, 1.0)  # lnG(b+x-1) only matters where x > 0
+    rx = r + xa
+    u1 = gammaln(b + xa) - rx * np.log(alpha + Ta)
     with np.errstate(divide="ignore"):
-        u2 = np.where(x > 0, np.log(a) + gammaln(b + xs - 1) - rx * np.log(alpha + t_x), -np.inf)
-    lse = np.logaddexp(u1, u2)
-    ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(a + b + x) - gammaln(b) + lse
-    return ll, np.exp(u1 - lse), np.exp(u2 - lse)
+        u2 = np.where(xa > 0, np.log(a) + gammaln(b + xs - 1) - rx * np.log(alpha + ta), -np.inf)
+    head = gammaln(r + xa) - gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(a + b + xa) - gammaln(b)
+    return head + np.logaddexp(u1, u2)
 
 
 def _bgnbd_loglik(x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray):  # type: ignore[no-untyped-def]
-    """Weighted BG/NBD log-likelihood and its analytic gradient, with the x-only terms per distinct x."""
-    ux, inverse = np.unique(x, return_inverse=True)
-    wx = np.bincount(inverse, weights=w, minlength=len(ux))
-    uxs = np.maximum(ux, 1.0)
+    """Weighted BG/NBD log-likelihood with its analytic gradient (and Hessian on request), with as little
+    per-row work as possible.
 
-    def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
+    [FHL05] eq. 6 splits into terms of x alone (log-gammas, summed once per distinct x), terms of T alone
+    (-(r+x) ln(alpha+T), summed once per distinct T with the weights and weighted x of its rows) and, for the
+    rows with x > 0 only, softplus(z) with z = ln a - ln(b+x-1) + (r+x) (ln(alpha+T) - ln(alpha+t_x)), the log
+    of 1 + the odds of having dropped out after t_x. The row terms look up ln(alpha+T) and ln(alpha+t_x) per
+    distinct time, so an evaluation costs one exp and one log1p per repeat buyer: about a tenth of evaluating
+    eq. 6 per row (four log-gammas and four digammas each), which dominated the fit on a million customers.
+    Derivatives follow from the same split: with s = sigmoid(z) (the weight of the "dropped" term) a row adds
+    s dz/dtheta to the gradient and s (1 - s) dz/dtheta dz/dtheta' + s d2z/dtheta dtheta' to the Hessian, where
+    dz/d(r, alpha, a, b) = (ln(alpha+T) - ln(alpha+t_x), (r+x) (1/(alpha+T) - 1/(alpha+t_x)), 1/a, -1/(b+x-1)).
+
+    ``loglik(theta)`` returns (LL, gradient); ``loglik(theta, hessian=True)`` (LL, gradient, Hessian).
+    """
+    total = float(w.sum())
+    ux, ix = np.unique(x, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=len(ux))
+    uT, iT = np.unique(T, return_inverse=True)
+    w_T = np.bincount(iT, weights=w, minlength=len(uT))
+    wx_T = np.bincount(iT, weights=w * x, minlength=len(uT))
+    rows = x > 0
+    ut, it = np.unique(t_x[rows], return_inverse=True)
+    xr, wr, iTr, ixr = x[rows], w[rows], iT[rows], ix[rows]
+    uxs = np.maximum(ux, 1.0)  # ln(b+x-1) only matters where x > 0
+
+    def loglik(theta: FloatArray, hessian: bool = False):  # type: ignore[no-untyped-def]
         r, alpha, a, b = theta
-        ll, w1, w2 = _bgnbd_parts(theta, x, t_x, T)
-        rx = r + x
-        log_at, log_atx = np.log(alpha + T), np.log(alpha + t_x)
+        log_aT, log_at = np.log(alpha + uT), np.log(alpha + ut)
+        inv_aT, inv_at = 1.0 / (alpha + uT), 1.0 / (alpha + ut)
+        k_x = 1.0 / (b + uxs - 1)
+        rx = r + xr
+        d = log_aT[iTr] - log_at[it]
+        e = inv_aT[iTr] - inv_at[it]
+        z = (np.log(a) + np.log(k_x))[ixr] + rx * d
+        softplus = np.logaddexp(0.0, z)
+        s = np.exp(z - softplus)  # sigmoid(z), without overflow for large z
+        ws = wr * s
+        dz_alpha = rx * e
+        by_x = gammaln(r + ux) - gammaln(r) + gammaln(a + b) - gammaln(a + b + ux) - gammaln(b) + gammaln(b + ux)
+        ll = wx @ by_x + total * r * np.log(alpha) - (r * w_T + wx_T) @ log_aT + wr @ softplus
         d_ab = digamma(a + b) - digamma(a + b + ux)
+        ws_x = np.bincount(ixr, ws, len(ux))
         grad = np.array(
             [
-                wx @ (digamma(r + ux) - digamma(r)) + w @ (np.log(alpha) - w1 * log_at - w2 * log_atx),
-                w @ (r / alpha - w1 * rx / (alpha + T) - w2 * rx / (alpha + t_x)),
-                wx @ d_ab + w @ w2 / a,
-                wx @ (d_ab - digamma(b)) + w @ (w1 * digamma(b + ux)[inverse] + w2 * digamma(b + uxs - 1)[inverse]),
+                wx @ (digamma(r + ux) - digamma(r)) + total * np.log(alpha) - w_T @ log_aT + ws @ d,
+                total * r / alpha - (r * w_T + wx_T) @ inv_aT + ws @ dz_alpha,
+                wx @ d_ab + ws_x.sum() / a,
+                wx @ (d_ab - digamma(b) + digamma(b + ux)) - ws_x @ k_x,
             ]
         )
-        return float(w @ ll), grad
+        if not hessian:
+            return float(ll), grad
+        ws1 = ws * (1.0 - s)
+        ws1_x = np.bincount(ixr, ws1, len(ux))
+        ws1_d_x = np.bincount(ixr, ws1 * d, len(ux))
+        ws1_alpha_x = np.bincount(ixr, ws1 * dz_alpha, len(ux))
+        t_ab = polygamma(1, a + b) - polygamma(1, a + b + ux)
+        h = np.empty((4, 4))
+        h[0, 0] = wx @ (polygamma(1, r + ux) - polygamma(1, r)) + ws1 @ (d * d)
+        h[0, 1] = total / alpha - w_T @ inv_aT + ws1 @ (d * dz_alpha) + ws @ e
+        h[1, 1] = (
+            -total * r / alpha**2
+            + (r * w_T + wx_T) @ inv_aT**2
+            + ws1 @ (dz_alpha * dz_alpha)
+            + ws @ (rx * (inv_at[it] ** 2 - inv_aT[iTr] ** 2))
+        )
+        h[0, 2] = ws1_d_x.sum() / a
+        h[1, 2] = ws1_alpha_x.sum() / a
+        h[2, 2] = wx @ t_ab + (ws1_x.sum() - ws_x.sum()) / a**2
+        h[0, 3] = -ws1_d_x @ k_x
+        h[1, 3] = -ws1_alpha_x @ k_x
+        h[2, 3] = wx @ t_ab - ws1_x @ k_x / a
+        h[3, 3] = wx @ (t_ab - polygamma(1, b) + polygamma(1, b + ux)) + (ws1_x + ws_x) @ k_x**2
+        return float(ll), grad, np.triu(h) + np.triu(h, 1).T
 
     return loglik
 
@@ -296,9 +455,14 @@ def fit_bgnbd(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, weights: ArrayLike | N
     if not np.any((xa > 0) & (w > 0)):
         raise AnalyticsInputError("no customer made a repeat purchase: BG/NBD cannot be estimated")
     scale = _time_scale(Ta)
-    theta, result, at_bound = _maximise(_bgnbd_loglik(xa, ta / scale, Ta / scale, w), 4, w.sum())
-    theta = theta * np.array([1.0, scale, 1.0, 1.0])
-    return _build_fit(BGNBDParams, theta, _bgnbd_loglik(xa, ta, Ta, w), result, at_bound, w.sum())
+    ts, Ts = ta / scale, Ta / scale
+
+    def make(rows: NDArray[np.bool_] | slice):  # type: ignore[no-untyped-def]
+        return _bgnbd_loglik(xa[rows], ts[rows], Ts[rows], w[rows])
+
+    # Times divided by s change the LL by x ln s per customer (alpha carries the unit).
+    offset = -np.log(scale) * float(w @ xa)
+    return _fit_with_hessian(BGNBDParams, make, len(xa), w, np.array([1.0, scale, 1.0, 1.0]), offset)
 
 
 def _time_scale(T: FloatArray) -> float:
@@ -555,22 +719,56 @@ def gamma_gamma_log_likelihood(params: GammaGammaParams, x: ArrayLike, m: ArrayL
 
 
 def _gamma_gamma_loglik(x: FloatArray, m: FloatArray, w: FloatArray):  # type: ignore[no-untyped-def]
-    log_xm = np.log(x) + np.log(m)
+    """Weighted Gamma-Gamma log-likelihood (eq. 4 of the note) with its gradient (and Hessian on request).
 
-    def loglik(theta: FloatArray) -> tuple[float, FloatArray]:
+    Only -(px+q) ln(v + x m) depends on a row's m and the parameters together; the log-gammas and polygammas
+    depend on x alone and the (px-1) ln m term on sums fixed by the data, so an evaluation costs one log per
+    row instead of two log-gammas, two digammas and four logs. Calls as :func:`_bgnbd_loglik`.
+    """
+    total = float(w.sum())
+    ux, ix = np.unique(x, return_inverse=True)
+    wx = np.bincount(ix, weights=w, minlength=len(ux))
+    log_ux = np.log(ux)
+    xm, w_x = x * m, w * x
+    log_m = np.log(m)
+    sum_wx_log_m, sum_w_log_m = float(w_x @ log_m), float(w @ log_m)
+
+    def loglik(theta: FloatArray, hessian: bool = False):  # type: ignore[no-untyped-def]
         p, q, v = theta
-        px = p * x
-        log_vxm = np.log(v + x * m)
-        ll = gamma_gamma_log_likelihood(GammaGammaParams(p, q, v), x, m)
-        d_common = digamma(px + q)
+        pux = p * ux
+        log_vxm = np.log(v + xm)
+        inv_vxm = 1.0 / (v + xm)
+        d_common = digamma(pux + q)
+        ll = (
+            wx @ (gammaln(pux + q) - gammaln(pux) + pux * log_ux)
+            + total * (q * np.log(v) - gammaln(q))
+            + p * sum_wx_log_m
+            - sum_w_log_m
+            - p * (w_x @ log_vxm)
+            - q * (w @ log_vxm)
+        )
+        w_x_inv, w_inv = w_x @ inv_vxm, w @ inv_vxm
         grad = np.array(
             [
-                w @ (x * (d_common - digamma(px) + log_xm - log_vxm)),
-                w @ (d_common - digamma(q) + np.log(v) - log_vxm),
-                w @ (q / v - (px + q) / (v + x * m)),
+                wx @ (ux * (d_common - digamma(pux) + log_ux)) + sum_wx_log_m - w_x @ log_vxm,
+                wx @ (d_common - digamma(q)) + total * np.log(v) - w @ log_vxm,
+                total * q / v - p * w_x_inv - q * w_inv,
             ]
         )
-        return float(w @ ll), grad
+        if not hessian:
+            return float(ll), grad
+        t_common = polygamma(1, pux + q)
+        inv2 = inv_vxm * inv_vxm
+        h_pv, h_qv = -w_x_inv, total / v - w_inv
+        h_pq = wx @ (ux * t_common)
+        h = np.array(
+            [
+                [wx @ (ux * ux * (t_common - polygamma(1, pux))), h_pq, h_pv],
+                [h_pq, wx @ t_common - total * polygamma(1, q), h_qv],
+                [h_pv, h_qv, -total * q / v**2 + p * (w_x @ inv2) + q * (w @ inv2)],
+            ]
+        )
+        return float(ll), grad, h
 
     return loglik
 
@@ -584,9 +782,14 @@ def fit_gamma_gamma(x: ArrayLike, m: ArrayLike, weights: ArrayLike | None = None
     """
     xa, ma, w = _spend_arrays(x, m, weights)
     scale = float(np.median(ma))
-    theta, result, at_bound = _maximise(_gamma_gamma_loglik(xa, ma / scale, w), 3, w.sum())
-    theta = theta * np.array([1.0, 1.0, scale])
-    return _build_fit(GammaGammaParams, theta, _gamma_gamma_loglik(xa, ma, w), result, at_bound, w.sum())
+    ms = ma / scale
+
+    def make(rows: NDArray[np.bool_] | slice):  # type: ignore[no-untyped-def]
+        return _gamma_gamma_loglik(xa[rows], ms[rows], w[rows])
+
+    # Amounts divided by c change the LL by -ln c per customer (the density of m is in currency units).
+    offset = -np.log(scale) * float(w.sum())
+    return _fit_with_hessian(GammaGammaParams, make, len(xa), w, np.array([1.0, 1.0, scale]), offset)
 
 
 def gamma_gamma_expected_spend(params: GammaGammaParams, x: ArrayLike, m: ArrayLike) -> FloatArray:

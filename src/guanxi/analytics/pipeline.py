@@ -43,7 +43,6 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 from ibis.common.exceptions import IbisError
 from scipy.special import betainc, betaln, gammaln
 
@@ -174,11 +173,6 @@ def _as_of_date(as_of: dt.date | str) -> dt.date:
         raise AnalyticsInputError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from error
 
 
-@ibis.udf.scalar.builtin(name="list_distinct")
-def _list_distinct(values: list[int]) -> list[int]:  # type: ignore[empty-body]
-    """DuckDB's ``list_distinct``: the distinct non-NULL elements of a list."""
-
-
 @ibis.udf.scalar.builtin(name="list_unique")
 def _list_unique(values: list[int]) -> int:  # type: ignore[empty-body]
     """DuckDB's ``list_unique``: the number of distinct non-NULL elements of a list."""
@@ -235,10 +229,21 @@ def _scan_expr(
         "max_amount": tx.amount.max(),
     }
     if as_of_value is not None:
-        # The distinct purchase days after as_of, for the holdout comparison (no second scan of the data).
-        later = tx.day.delta(as_of_value, unit="day").collect(where=tx.day > as_of_value)
-        aggregates["holdout_days"] = _list_distinct(later) if is_duckdb else later.unique()
+        # Rows after as_of: their purchase days (the holdout) are fetched by a second query only if there are
+        # any. Collecting them here cost a fifth of the scan even when there were none.
+        aggregates["later_rows"] = tx.count(where=tx.day > as_of_value)
     return tx.group_by("customer_id").aggregate(**aggregates)
+
+
+def _later_purchase_days(
+    transactions: ir.Table, as_of: dt.date, customer_col: str, date_col: str
+) -> tuple[pd.Series, np.ndarray]:
+    """(customer ids, days after ``as_of``): the distinct purchase days after ``as_of``, one row each."""
+    as_of_value = ibis.date(as_of.isoformat())
+    tx = transactions.select(customer_id=transactions[customer_col], day=engine._as_date(transactions[date_col]))
+    tx = tx.filter(tx.day > as_of_value)
+    days = tx.select("customer_id", ahead=tx.day.delta(as_of_value, unit="day")).distinct().to_pandas()
+    return days["customer_id"], days["ahead"].to_numpy(dtype=np.int64)
 
 
 def summarise(
@@ -278,18 +283,12 @@ def summarise(
     if as_of_day is None and period != "D":  # weekly periods are counted back from as_of: find it first
         as_of_day = _last_date(transactions, date_col)
     try:
-        scan = _scan_expr(transactions, as_of_day, customer_col, date_col, amount_col, period).to_pyarrow()
+        # Sorted by customer id like engine.summary_expr, so that ties (ABC tiers keep input order) are stable;
+        # the engine sorts on all its threads, faster than sorting the Arrow result here.
+        scan = _scan_expr(transactions, as_of_day, customer_col, date_col, amount_col, period).order_by("customer_id")
+        frame = scan.to_pyarrow().to_pandas(date_as_object=False)
     except (IbisError, NotImplementedError):
         return _summarise_with_engine(transactions, as_of_day, customer_col, date_col, amount_col, unit, period)
-    # Sorted by customer id like engine.summary_expr, so that ties (ABC tiers keep input order) are stable.
-    scan = scan.take(pc.sort_indices(scan, sort_keys=[("customer_id", "ascending")]))
-    later_row, later_day = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if "holdout_days" in scan.column_names:
-        lists = scan.column("holdout_days")
-        later_row = np.asarray(pc.list_parent_indices(lists), dtype=np.int64)
-        later_day = np.asarray(pc.list_flatten(lists), dtype=np.int64)
-        scan = scan.drop_columns(["holdout_days"])
-    frame = scan.to_pandas(date_as_object=False)
     _check_scan(frame, customer_col, date_col, amount_col)
     if as_of_day is None:
         as_of_day = pd.Timestamp(frame["last_purchase"].max()).date()
@@ -298,8 +297,9 @@ def summarise(
     if frame.empty:
         raise AnalyticsInputError(f"no purchase on or before {as_of_day}: choose a later as_of")
     frame["n_periods"] = frame["n_periods"].fillna(0).astype("int64")  # an empty filtered list is NULL
-    on_kept = kept[later_row]
-    holdout = _holdout_periods((np.cumsum(kept) - 1)[later_row[on_kept]], later_day[on_kept], period)
+    holdout = _holdout_periods(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), period)
+    if "later_rows" in frame.columns and frame["later_rows"].sum() > 0:
+        holdout = _holdout_for(frame["customer_id"], transactions, as_of_day, customer_col, date_col, period)
     first_day = pd.to_datetime(frame["first_purchase"]).astype("datetime64[ns]").to_numpy()
     last_day = pd.to_datetime(frame["last_purchase"]).astype("datetime64[ns]").to_numpy()
     as_of_ns = np.datetime64(as_of_day.isoformat(), "ns")
@@ -320,7 +320,7 @@ def summarise(
         monetary = np.where(frequency > 0, (revenue - first_amount) / np.maximum(frequency, 1), 0.0)
     summary = pd.DataFrame(
         {
-            "customer_id": frame["customer_id"].to_numpy(),
+            "customer_id": frame["customer_id"].array,  # kept in Arrow: no million Python strings
             "frequency": frequency,
             "recency": (first_age - last_age).astype(np.float64) / days,
             "T": first_age.astype(np.float64) / days,
@@ -347,14 +347,18 @@ def _summarise_with_engine(
         as_of = _last_date(transactions, date_col)
     columns = {"customer_col": customer_col, "date_col": date_col, "amount_col": amount_col}
     summary = engine.summary_frame(transactions, as_of=as_of, unit=unit, period=period, **columns)
-    as_of_value = ibis.date(as_of.isoformat())
-    tx = transactions.select(customer_id=transactions[customer_col], day=engine._as_date(transactions[date_col]))
-    tx = tx.filter(tx.day > as_of_value)
-    days = tx.select("customer_id", ahead=tx.day.delta(as_of_value, unit="day")).distinct().to_pandas()
-    rows = pd.Series(np.arange(len(summary)), index=summary["customer_id"])
-    days = days[days["customer_id"].isin(rows.index)]
-    holdout = _holdout_periods(rows.loc[days["customer_id"]].to_numpy(), days["ahead"].to_numpy(dtype=np.int64), period)
+    holdout = _holdout_for(summary["customer_id"], transactions, as_of, customer_col, date_col, period)
     return summary, holdout, as_of
+
+
+def _holdout_for(
+    customer_ids: pd.Series, transactions: ir.Table, as_of: dt.date, customer_col: str, date_col: str, period: Unit
+) -> pd.DataFrame:
+    """:func:`_holdout_periods` of the purchases after ``as_of`` by the customers in ``customer_ids`` (rows)."""
+    later_ids, days_after = _later_purchase_days(transactions, as_of, customer_col, date_col)
+    rows = pd.Index(customer_ids).get_indexer(later_ids)
+    known = rows >= 0
+    return _holdout_periods(rows[known], days_after[known], period)
 
 
 def _holdout_periods(row: np.ndarray, days_after: np.ndarray, period: Unit) -> pd.DataFrame:
@@ -630,11 +634,9 @@ def run_pipeline(
         # Gamma-Gamma is a model of positive spend: repeat buyers whose repeat purchases were all free are left
         # out of its fit (and counted); their expected spend still follows from the fitted model.
         paying = repeat["monetary_value"] > 0
-        spend_rows = repeat[paying].groupby(["frequency", "monetary_value"], as_index=False, sort=False).size()
-        if len(spend_rows) > 0.8 * paying.sum():
-            # Few repeated (x, m) pairs (small data): fit the rows themselves. Weights that save nothing only
-            # change the summation order, and on CDNOW that left L-BFGS-B ending "ABNORMAL" at the optimum.
-            spend_rows = repeat[paying].assign(size=1)
+        # Fitted on the customers themselves: with amounts in cents few (x, m) pairs repeat, so grouping them
+        # cost more than it saved, and the likelihood's per-row work is one logarithm (see btyd).
+        spend_rows = repeat[paying].assign(size=1)
         with ThreadPoolExecutor(max_workers=2) as pool:
             count_fit = pool.submit(
                 _timed,
@@ -681,8 +683,8 @@ def run_pipeline(
         scores = rfm.rfm_scores(T - t_x, x + 1, summary["revenue"].to_numpy())
 
     with _stage("tiers", timings, progress):
-        abc = rfm.abc_tiers(summary["revenue"].to_numpy(), a_share=abc_shares[0], b_share=abc_shares[1])
-        value = rfm.value_tiers(clv, high_share=tier_shares[0], medium_share=tier_shares[1])
+        abc = rfm.abc_tier_codes(summary["revenue"].to_numpy(), a_share=abc_shares[0], b_share=abc_shares[1])
+        value = rfm.value_tier_codes(clv, high_share=tier_shares[0], medium_share=tier_shares[1])
         customers = summary.assign(
             p_alive=p_alive,
             expected_purchases=purchases,
@@ -694,9 +696,9 @@ def run_pipeline(
             fm_score=scores["fm_score"].to_numpy(),
             # Categoricals built from codes: a million Python strings would cost more to store and count
             # than the tiering itself.
-            segment=_categorical(_SEGMENT_CODES[scores["r_score"] - 1, scores["fm_score"] - 1], _SEGMENTS),
-            abc_tier=_categorical(np.searchsorted(np.array(["A", "B", "C"]), abc), ["A", "B", "C"]),
-            value_tier=_categorical(np.where(value == "high", 0, np.where(value == "medium", 1, 2)), _VALUE_TIERS),
+            segment=scores["segment"].array,
+            abc_tier=_categorical(abc, list(rfm.ABC_TIERS)),
+            value_tier=_categorical(value, _VALUE_TIERS),
         )
         segment_counts = _counts(customers["segment"], _SEGMENTS)
         abc_counts = _counts(customers["abc_tier"], ["A", "B", "C"])
@@ -731,8 +733,7 @@ def run_pipeline(
 
 
 _SEGMENTS = list(rfm.SEGMENT_LABELS)
-_SEGMENT_CODES = np.array([[_SEGMENTS.index(rfm.SEGMENT_GRID[(r, fm)]) for fm in range(1, 6)] for r in range(1, 6)])
-_VALUE_TIERS = ["high", "medium", "low"]
+_VALUE_TIERS = list(rfm.VALUE_TIERS)
 
 
 def _categorical(codes: Any, categories: list[str]) -> pd.Categorical:

@@ -69,31 +69,65 @@ SEGMENT_GRID: Mapping[tuple[int, int], str] = {
 }
 
 
+_SEGMENT_KEYS = list(SEGMENT_LABELS)
+_SEGMENT_CODE_GRID = np.array(
+    [[_SEGMENT_KEYS.index(SEGMENT_GRID[(r, fm)]) for fm in range(1, 6)] for r in range(1, 6)], dtype=np.int8
+)
+ABC_TIERS = ("A", "B", "C")
+VALUE_TIERS = ("high", "medium", "low")
+
+
+def _sorted_groups(values: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """(order, start, end): ``values[order]`` ascending, and for each sorted position the bounds of its run
+    of equal values. One unstable argsort, which on a million floats is twice as fast as a stable one and
+    three times pandas' rank."""
+    order = np.argsort(values)
+    ordered = values[order]
+    n = len(values)
+    step = ordered[1:] != ordered[:-1]
+    positions = np.arange(n)
+    start = np.maximum.accumulate(np.where(np.r_[True, step], positions, 0))
+    end = np.minimum.accumulate(np.where(np.r_[step, True], positions, n)[::-1])[::-1] + 1
+    return order, start, end
+
+
+def _min_ranks(values: NDArray[np.float64]) -> NDArray[np.int64]:
+    """1 + the number of smaller values: pandas' ``rank(method="min")``."""
+    order, start, _ = _sorted_groups(values)
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = start + 1
+    return ranks
+
+
 def quintile_scores(values: ArrayLike, *, higher_is_better: bool = True) -> NDArray[np.int64]:
     """Scores 1-5 by quintile of rank (see the module docstring for ties). NaN is rejected."""
-    series = pd.Series(np.asarray(values, dtype=np.float64))
-    if series.isna().any():
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if np.isnan(array).any():
         raise AnalyticsInputError("cannot score missing values")
-    if series.empty:
+    if array.size == 0:
         return np.zeros(0, dtype=np.int64)
-    ranks = (series if higher_is_better else -series).rank(method="min").to_numpy()
-    return (np.floor(5 * (ranks - 1) / len(series)) + 1).astype(np.int64)
+    ranks = _min_ranks(array if higher_is_better else -array)
+    return (5 * (ranks - 1)) // array.size + 1
+
+
+def _segment_codes(r_score: ArrayLike, fm_score: ArrayLike) -> NDArray[np.int8]:
+    r, fm = np.broadcast_arrays(np.asarray(r_score), np.asarray(fm_score))
+    if np.any((r < 1) | (r > 5) | (fm < 1) | (fm > 5)):
+        raise AnalyticsInputError("RFM scores must be between 1 and 5")
+    return _SEGMENT_CODE_GRID[r.astype(int) - 1, fm.astype(int) - 1]
 
 
 def segment_for(r_score: ArrayLike, fm_score: ArrayLike) -> NDArray[np.object_]:
     """The segment key of each (R, FM) score pair, per the grid in the module docstring."""
-    r, fm = np.broadcast_arrays(np.asarray(r_score), np.asarray(fm_score))
-    if np.any((r < 1) | (r > 5) | (fm < 1) | (fm > 5)):
-        raise AnalyticsInputError("RFM scores must be between 1 and 5")
-    lookup = np.array([[SEGMENT_GRID[(ri, fi)] for fi in range(1, 6)] for ri in range(1, 6)], dtype=object)
-    return np.asarray(lookup[r.astype(int) - 1, fm.astype(int) - 1], dtype=object)
+    return np.asarray(np.array(_SEGMENT_KEYS, dtype=object)[_segment_codes(r_score, fm_score)], dtype=object)
 
 
 def rfm_scores(recency: ArrayLike, frequency: ArrayLike, monetary: ArrayLike) -> pd.DataFrame:
     """R, F, M and FM scores and the segment key, one row per customer (in input order).
 
     ``recency`` is the time since the last purchase (smaller is better); ``frequency`` and ``monetary`` are
-    better when larger (any consistent definitions; see :func:`rfm_from_summary`).
+    better when larger (any consistent definitions; see :func:`rfm_from_summary`). ``segment`` is a
+    categorical whose categories are the keys of :data:`SEGMENT_LABELS`, in that order.
     """
     r = quintile_scores(recency, higher_is_better=False)
     f = quintile_scores(frequency)
@@ -101,7 +135,8 @@ def rfm_scores(recency: ArrayLike, frequency: ArrayLike, monetary: ArrayLike) ->
     if not (len(r) == len(f) == len(m)):
         raise AnalyticsInputError("recency, frequency and monetary must have the same length")
     fm = (f + m + 1) // 2  # round half up
-    return pd.DataFrame({"r_score": r, "f_score": f, "m_score": m, "fm_score": fm, "segment": segment_for(r, fm)})
+    segment = pd.Categorical.from_codes(_segment_codes(r, fm), categories=_SEGMENT_KEYS)
+    return pd.DataFrame({"r_score": r, "f_score": f, "m_score": m, "fm_score": fm, "segment": segment})
 
 
 def rfm_from_summary(summary: pd.DataFrame) -> pd.DataFrame:
@@ -128,22 +163,38 @@ def abc_tiers(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float = 0.1
     of them would fall below it); "B" while it is below ``a_share + b_share``; "C" for the rest and for
     customers without revenue. Ties keep input order. Negative revenue is rejected.
     """
-    values = np.asarray(revenue, dtype=np.float64)
+    return np.array(ABC_TIERS)[abc_tier_codes(revenue, a_share=a_share, b_share=b_share)]
+
+
+def abc_tier_codes(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float = 0.15) -> NDArray[np.int8]:
+    """:func:`abc_tiers` as codes into :data:`ABC_TIERS` (0 = A, 1 = B, 2 = C).
+
+    One unstable sort: every customer takes the tier of the first position of its value in the descending
+    order, except in a group of equal values that straddles a threshold, whose members take consecutive
+    positions in input order.
+    """
+    values = np.asarray(revenue, dtype=np.float64).reshape(-1)
     if np.any(~np.isfinite(values)) or np.any(values < 0):
         raise AnalyticsInputError("revenue must be finite and >= 0 for ABC tiers")
     if not (0 < a_share < 1 and b_share >= 0 and a_share + b_share <= 1):
         raise AnalyticsInputError("ABC shares must satisfy 0 < a_share < 1 and a_share + b_share <= 1")
-    tiers = np.full(values.shape, "C", dtype="<U1")
     total = values.sum()
     if total <= 0:
-        return tiers
-    order = np.argsort(-values, kind="stable")
-    share_before = (np.cumsum(values[order]) - values[order]) / total
+        return np.full(values.shape, 2, dtype=np.int8)
+    order, start, end = _sorted_groups(values)
+    descending = values[order][::-1]
+    share_before = (np.cumsum(descending) - descending) / total
     eps = 1e-12  # a share landing exactly on a threshold (up to rounding) belongs to the next tier
-    ranked = np.where(share_before < a_share - eps, "A", np.where(share_before < a_share + b_share - eps, "B", "C"))
-    ranked[values[order] <= 0] = "C"
-    tiers[order] = ranked
-    return tiers
+    ranked = np.where(share_before < a_share - eps, 0, np.where(share_before < a_share + b_share - eps, 1, 2))
+    ranked = np.where(descending <= 0, 2, ranked).astype(np.int8)
+    n = len(values)
+    codes = np.empty(n, dtype=np.int8)
+    codes[order] = ranked[n - end]  # the first position of the value's group in the descending order
+    straddling = ranked[n - end] != ranked[n - 1 - start]
+    for value, first in set(zip(values[order][straddling].tolist(), (n - end)[straddling].tolist(), strict=True)):
+        members = np.flatnonzero(values == value)  # input order
+        codes[members] = ranked[first : first + len(members)]
+    return codes
 
 
 def value_tiers(values: ArrayLike, *, high_share: float = 0.20, medium_share: float = 0.30) -> NDArray[np.str_]:
@@ -152,12 +203,17 @@ def value_tiers(values: ArrayLike, *, high_share: float = 0.20, medium_share: fl
     The top ``high_share`` of customers are high, the next ``medium_share`` medium, the rest low; ties get
     the better tier.
     """
-    array = np.asarray(values, dtype=np.float64)
+    return np.array(VALUE_TIERS)[value_tier_codes(values, high_share=high_share, medium_share=medium_share)]
+
+
+def value_tier_codes(values: ArrayLike, *, high_share: float = 0.20, medium_share: float = 0.30) -> NDArray[np.int8]:
+    """:func:`value_tiers` as codes into :data:`VALUE_TIERS` (0 = high, 1 = medium, 2 = low)."""
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
     if np.any(np.isnan(array)):
         raise AnalyticsInputError("cannot tier missing values")
     if not (high_share > 0 and medium_share >= 0 and high_share + medium_share <= 1):
         raise AnalyticsInputError("tier shares must be positive and sum to at most 1")
     if array.size == 0:
-        return np.zeros(0, dtype="<U6")
-    position = (pd.Series(-array).rank(method="min").to_numpy() - 1) / array.size
-    return np.where(position < high_share, "high", np.where(position < high_share + medium_share, "medium", "low"))
+        return np.zeros(0, dtype=np.int8)
+    position = (_min_ranks(-array) - 1) / array.size
+    return np.where(position < high_share, 0, np.where(position < high_share + medium_share, 1, 2)).astype(np.int8)
