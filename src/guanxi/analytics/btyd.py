@@ -37,7 +37,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -233,7 +233,7 @@ def _build_fit(
 
 
 def _newton(
-    loglik: Callable[..., tuple[float, FloatArray, FloatArray]], theta: FloatArray, total: float, max_iter: int = 25
+    loglik: Callable[..., Any], theta: FloatArray, total: float, max_iter: int = 25
 ) -> tuple[FloatArray, float, FloatArray, int] | None:
     """Newton's method on log-parameters with a backtracking line search, from ``theta`` near the optimum.
 
@@ -280,7 +280,7 @@ _SAMPLE_ROWS = 50_000  # above this many rows, L-BFGS-B fits a systematic sample
 
 def _fit_with_hessian(
     cls: type[P],
-    make_loglik: Callable[[NDArray[np.bool_] | slice], Callable[..., tuple[float, FloatArray, FloatArray]]],
+    make_loglik: Callable[[NDArray[np.bool_] | slice], Callable[..., Any]],
     n_rows: int,
     weights: FloatArray,
     unscale: FloatArray,
