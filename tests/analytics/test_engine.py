@@ -329,3 +329,18 @@ def test_headerless_csv_with_column_names(tmp_path):
     path = write(tmp_path, "tx.csv", "a,19970101,3\nb,19970102,4\n")
     frame = engine.read_transactions(path, "who", "when", "paid", "%Y%m%d", column_names=["who", "when", "paid"])
     assert frame.to_pandas()["amount"].sum() == 7.0
+
+
+def test_compressing_a_frame_counts_its_distinct_rows_in_key_order():
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(
+        {
+            "frequency": rng.integers(0, 6, 5_000),
+            "recency": rng.integers(0, 30, 5_000) / 7.0,  # weeks: fractions
+            "T": rng.integers(30, 60, 5_000) / 7.0,
+        }
+    )
+    expected = frame.groupby(["frequency", "recency", "T"], as_index=False).size().rename(columns={"size": "count"})
+    pd.testing.assert_frame_equal(engine.compress_summary(frame), expected, check_dtype=False)
+    empty = engine.compress_summary(frame.iloc[:0])
+    assert list(empty.columns) == ["frequency", "recency", "T", "count"] and empty.empty
