@@ -11,8 +11,9 @@ Stages and their references:
   mean repeat spend m, ...), computed by :func:`summarise` in ONE scan of the transactions (see there).
 * ``fit``: BG/NBD (Fader, Hardie & Lee 2005, Marketing Science 24(2), eq. 6) on the compressed summary (distinct
   (x, t_x, T) rows weighted by their counts), and Gamma-Gamma (Fader, Hardie & Lee 2005b, JMR 42(4); Fader &
-  Hardie 2013 note, eq. 4) on the repeat buyers' distinct (x, m) rows; both by maximum likelihood
-  (:mod:`guanxi.analytics.btyd`), run concurrently (numpy and scipy release the GIL in their array loops).
+  Hardie 2013 note, eq. 4) on the repeat buyers with a positive mean repeat spend; both by maximum likelihood
+  (:mod:`guanxi.analytics.btyd`: on more than 50,000 rows, a fit on a sample finished by Newton's method on all
+  rows), run concurrently (numpy and scipy release the GIL in their array loops).
 * ``predict``: P(alive) (FHL 2008 eq. 2), expected purchases in the next ``horizon_days`` (FHL 2005 eq. 10),
   expected spend per purchase (Fader & Hardie 2013 eq. 5), discounted CLV over round(horizon_days / 30.44)
   months (:mod:`guanxi.analytics.clv`). E[Y(t) | x, t_x, T] = A(t; x, T) * P(alive | x, t_x, T), where A, the
@@ -271,8 +272,9 @@ def summarise(
     customer has one row (always, when a customer buys at most once a period); the customers with several
     rows in some period get their first-period amount from a second query restricted to them. Recency and T
     follow from the first and last purchase dates. The scan also checks null dates and bad or negative
-    amounts, for input that was not validated (see :func:`open_transactions`). Backends without the needed
-    aggregates fall back to ``engine.summary_frame``.
+    amounts, for input that was not validated (see :func:`open_transactions`), and counts the rows after
+    ``as_of``: only if there are any does a second query fetch the holdout's purchase days. Backends without
+    the needed aggregates fall back to ``engine.summary_frame``.
     """
     engine._check_unit("unit", unit)
     engine._check_unit("period", period)
