@@ -347,3 +347,23 @@ def test_fast_csv_read_handles_headerless_files_timestamps_and_formats(tmp_path,
         assert btyd.params_dict(result.bgnbd.params) == pytest.approx(
             btyd.params_dict(cdnow_result.bgnbd.params), rel=1e-9
         ), name
+
+
+def test_typed_parquet_is_read_as_it_is_and_checked_by_the_scan(tmp_path, cdnow_frame, cdnow_result):
+    frame = cdnow_frame.assign(day=cdnow_frame["purchased_at"].dt.date)[["customer", "day", "amount"]]
+    typed = tmp_path / "typed.parquet"
+    frame.to_parquet(typed)  # ids as integers, dates as DATE, amounts as doubles
+    _, validated = pipeline.open_transactions(typed, "customer", "day", "amount")
+    assert not validated
+    result, _ = pipeline.run_file(typed, "customer", "day", "amount", as_of=CALIBRATION_END)
+    assert btyd.params_dict(result.bgnbd.params) == pytest.approx(btyd.params_dict(cdnow_result.bgnbd.params), rel=1e-9)
+    assert result.segment_counts == cdnow_result.segment_counts
+    # A negative amount passes the typed read; the scan's check hands over to the validating reader's error.
+    negative = tmp_path / "negative.parquet"
+    frame.assign(amount=frame["amount"].where(frame.index != 5, -2.5)).to_parquet(negative)
+    with pytest.raises(AnalyticsInputError, match=r"1 row\(s\) have a negative amount"):
+        pipeline.run_file(negative, "customer", "day", "amount")
+    # Dates stored as text need parsing: the validating reader opens the file.
+    text = tmp_path / "text.parquet"
+    frame.assign(day=frame["day"].astype(str)).to_parquet(text)
+    assert pipeline.open_transactions(text, "customer", "day", "amount")[1]

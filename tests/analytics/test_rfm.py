@@ -136,6 +136,11 @@ def test_quintiles_and_value_tiers_rank_ties_like_pandas_min_rank(values):
     series = pd.Series(values)
     ranks = series.rank(method="min").to_numpy()
     assert rfm.quintile_scores(values).tolist() == (np.floor(5 * (ranks - 1) / len(values)) + 1).astype(int).tolist()
+    reversed_ranks = (-series).rank(method="min").to_numpy()
+    expected_reversed = (np.floor(5 * (reversed_ranks - 1) / len(values)) + 1).astype(int).tolist()
+    assert rfm.quintile_scores(values, higher_is_better=False).tolist() == expected_reversed
     position = ((-series).rank(method="min").to_numpy() - 1) / len(values)
     expected = np.where(position < 0.2, "high", np.where(position < 0.5, "medium", "low"))
     assert rfm.value_tiers(values).tolist() == expected.tolist()
+    expected = np.where(position < 0.35, "high", np.where(position < 0.35 + 0.65, "medium", "low"))
+    assert rfm.value_tiers(values, high_share=0.35, medium_share=0.65).tolist() == expected.tolist()

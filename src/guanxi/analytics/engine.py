@@ -195,8 +195,9 @@ def _compress_frame(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """The distinct rows of ``summary[keys]`` in key order, with a ``count``, by hashing one integer per row.
 
     Each column is factorised with sorted codes, the codes are combined into one int64 whose order is the
-    rows' lexicographic order, and the distinct values of that are counted: on a million customers about a third of the time of a
-    three-column pandas GROUP BY. Falls back to the GROUP BY when the combined code could overflow.
+    rows' lexicographic order, and the distinct values of that are counted: on a million customers about half
+    the time of a three-column pandas GROUP BY. Falls back to the GROUP BY when the combined code could
+    overflow.
     """
     if summary.empty:
         return pd.DataFrame({**{k: summary[k].to_numpy() for k in keys}, "count": np.zeros(0, dtype=np.int64)})

@@ -446,9 +446,9 @@ def open_transactions(
     says, DOUBLE amount) and whitespace text is split once into a table in memory; neither is validated here
     (``validated`` False): the pipeline's one scan checks them, and a problem it finds (or a value the typed
     reader rejects) makes :func:`run_file` call ``engine.read_transactions``, whose error lists every problem
-    with examples. Parquet and Spark go through ``engine.read_transactions`` /
-    :func:`engine.read_transactions_spark` (validated). Columns of the
-    result: ``customer_id``, ``purchased_at``, ``amount``.
+    with examples. Parquet with typed dates and numeric amounts is read as it is, unvalidated likewise; other
+    Parquet files and Spark go through ``engine.read_transactions`` / :func:`engine.read_transactions_spark`
+    (validated). Columns of the result: ``customer_id``, ``purchased_at``, ``amount``.
     """
     path = Path(path)
     if engine_name == "spark":
@@ -459,6 +459,10 @@ def open_transactions(
     kind = engine._detect_format(path, "auto") if path.is_file() and path.stat().st_size > 0 else None
     if kind == "whitespace":
         return _open_whitespace(path, customer_col, date_col, amount_col, date_format, column_names), False
+    if kind == "parquet" and date_format is None:
+        typed_table = _open_typed_parquet(path, customer_col, date_col, amount_col, column_names)
+        if typed_table is not None:
+            return typed_table, False
     if kind != "csv":
         table = engine.read_transactions(
             path, customer_col, date_col, amount_col, date_format, column_names=column_names
@@ -490,6 +494,28 @@ def open_transactions(
     # distinct ids and run_file() falls back to the validating reader if any has surrounding spaces.
     table = typed.select(customer_id=typed[customer_col], purchased_at=typed[date_col], amount=typed[amount_col])
     return table, False
+
+
+def _open_typed_parquet(
+    path: Path, customer_col: str, date_col: str, amount_col: str, column_names: list[str] | None
+) -> ir.Table | None:
+    """A Parquet file whose dates are stored as DATE or TIMESTAMP and amounts as numbers, read as it is.
+
+    Such a file needs no parsing, so the validating reader's extra pass (a fifth of the time on 100 million
+    rows) is skipped: the summary's scan checks nulls and negative or non-finite amounts as for CSV. Returns
+    None (use ``engine.read_transactions``) when the dates are text or the amounts are not numeric.
+    """
+    raw = engine._read_raw(ibis.duckdb.connect(), path, "parquet", column_names)
+    engine._require_columns(raw, {"customer": customer_col, "date": date_col, "amount": amount_col}, str(path))
+    date_type, amount_type = raw[date_col].type(), raw[amount_col].type()
+    if not (date_type.is_date() or date_type.is_timestamp()) or not amount_type.is_numeric():
+        return None
+    customer = raw[customer_col]
+    return raw.select(
+        customer_id=customer if customer.type().is_string() else customer.cast("string"),
+        purchased_at=raw[date_col],
+        amount=raw[amount_col].cast("float64"),
+    )
 
 
 def _open_whitespace(

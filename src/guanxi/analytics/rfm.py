@@ -77,26 +77,28 @@ ABC_TIERS = ("A", "B", "C")
 VALUE_TIERS = ("high", "medium", "low")
 
 
-def _sorted_groups(values: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-    """(order, start, end): ``values[order]`` ascending, and for each sorted position the bounds of its run
-    of equal values. One unstable argsort, which on a million floats is twice as fast as a stable one and
-    three times pandas' rank."""
-    order = np.argsort(values)
-    ordered = values[order]
-    n = len(values)
-    step = ordered[1:] != ordered[:-1]
-    positions = np.arange(n)
-    start = np.maximum.accumulate(np.where(np.r_[True, step], positions, 0))
-    end = np.minimum.accumulate(np.where(np.r_[step, True], positions, n)[::-1])[::-1] + 1
-    return order, start, end
+# Every score and tier below compares each value with a few order statistics of one np.sort, instead of
+# ranking the customers: numpy's sort is vectorised and about ten times faster than an argsort, which on ten
+# million customers took over a second per score.
 
 
-def _min_ranks(values: NDArray[np.float64]) -> NDArray[np.int64]:
-    """1 + the number of smaller values: pandas' ``rank(method="min")``."""
-    order, start, _ = _sorted_groups(values)
-    ranks = np.empty(len(values), dtype=np.int64)
-    ranks[order] = start + 1
-    return ranks
+def _positions_below(share: float, n: int) -> int:
+    """The number of 0-based positions j < n with j / n < share (computed as the ranking formulas are)."""
+    k = min(max(int(np.ceil(share * n)), 0), n)
+    while k > 0 and (k - 1) / n >= share:
+        k -= 1
+    while k < n and k / n < share:
+        k += 1
+    return k
+
+
+def _at_least_the_kth_largest(
+    values: NDArray[np.float64], descending: NDArray[np.float64], k: int
+) -> NDArray[np.bool_]:
+    """Whether fewer than ``k`` values are greater than each value (its min-rank among the largest is <= k)."""
+    if k <= 0:
+        return np.zeros(len(values), dtype=bool)
+    return values >= descending[k - 1]
 
 
 def quintile_scores(values: ArrayLike, *, higher_is_better: bool = True) -> NDArray[np.int64]:
@@ -106,8 +108,16 @@ def quintile_scores(values: ArrayLike, *, higher_is_better: bool = True) -> NDAr
         raise AnalyticsInputError("cannot score missing values")
     if array.size == 0:
         return np.zeros(0, dtype=np.int64)
-    ranks = _min_ranks(array if higher_is_better else -array)
-    return (5 * (ranks - 1)) // array.size + 1
+    oriented = array if higher_is_better else -array
+    ascending = np.sort(oriented)
+    n = array.size
+    scores = np.ones(n, dtype=np.int64)
+    for step in range(1, 5):
+        # floor(5 j / n) >= step, j = the number of smaller values, holds from j = ceil(step n / 5) on.
+        smaller_needed = -(-step * n // 5)
+        if smaller_needed < n:
+            scores += oriented > ascending[smaller_needed - 1]
+    return scores
 
 
 def _segment_codes(r_score: ArrayLike, fm_score: ArrayLike) -> NDArray[np.int8]:
@@ -169,9 +179,8 @@ def abc_tiers(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float = 0.1
 def abc_tier_codes(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float = 0.15) -> NDArray[np.int8]:
     """:func:`abc_tiers` as codes into :data:`ABC_TIERS` (0 = A, 1 = B, 2 = C).
 
-    One unstable sort: every customer takes the tier of the first position of its value in the descending
-    order, except in a group of equal values that straddles a threshold, whose members take consecutive
-    positions in input order.
+    Every customer takes the tier of the first position of its value in the descending order, except in a
+    group of equal values that straddles a threshold, whose members take consecutive positions in input order.
     """
     values = np.asarray(revenue, dtype=np.float64).reshape(-1)
     if np.any(~np.isfinite(values)) or np.any(values < 0):
@@ -181,20 +190,32 @@ def abc_tier_codes(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float 
     total = values.sum()
     if total <= 0:
         return np.full(values.shape, 2, dtype=np.int8)
-    order, start, end = _sorted_groups(values)
-    descending = values[order][::-1]
-    share_before = (np.cumsum(descending) - descending) / total
+    descending = np.sort(values)[::-1]
+    # Non-decreasing by construction; the running maximum keeps it so through rounding.
+    share_before = np.maximum.accumulate((np.cumsum(descending) - descending) / total)
     eps = 1e-12  # a share landing exactly on a threshold (up to rounding) belongs to the next tier
     ranked = np.where(share_before < a_share - eps, 0, np.where(share_before < a_share + b_share - eps, 1, 2))
-    ranked = np.where(descending <= 0, 2, ranked).astype(np.int8)
+    ranked = np.where(descending <= 0, 2, ranked).astype(np.int8)  # by position: 0s, then 1s, then 2s
     n = len(values)
-    codes = np.empty(n, dtype=np.int8)
-    codes[order] = ranked[n - end]  # the first position of the value's group in the descending order
-    straddling = ranked[n - end] != ranked[n - 1 - start]
-    for value, first in set(zip(values[order][straddling].tolist(), (n - end)[straddling].tolist(), strict=True)):
-        members = np.flatnonzero(values == value)  # input order
-        codes[members] = ranked[first : first + len(members)]
+    end_a, end_b = int(np.count_nonzero(ranked == 0)), int(np.count_nonzero(ranked <= 1))
+    codes = np.full(n, 2, dtype=np.int8)
+    codes[_before_position(values, descending, end_b)] = 1
+    codes[_before_position(values, descending, end_a)] = 0
+    codes[values <= 0] = 2
+    # A group of equal values straddling a boundary: its members take consecutive positions in input order.
+    for k in (end_a, end_b):
+        if 0 < k < n and descending[k - 1] == descending[k] and descending[k] > 0:
+            members = np.flatnonzero(values == descending[k])
+            first = int(np.count_nonzero(values > descending[k]))
+            codes[members] = ranked[first : first + len(members)]
     return codes
+
+
+def _before_position(values: NDArray[np.float64], descending: NDArray[np.float64], k: int) -> NDArray[np.bool_]:
+    """Whether each value's whole group of equals lies before position ``k`` of the descending order."""
+    if k >= len(values):
+        return np.ones(len(values), dtype=bool)
+    return values > descending[k]
 
 
 def value_tiers(values: ArrayLike, *, high_share: float = 0.20, medium_share: float = 0.30) -> NDArray[np.str_]:
@@ -215,5 +236,9 @@ def value_tier_codes(values: ArrayLike, *, high_share: float = 0.20, medium_shar
         raise AnalyticsInputError("tier shares must be positive and sum to at most 1")
     if array.size == 0:
         return np.zeros(0, dtype=np.int8)
-    position = (_min_ranks(-array) - 1) / array.size
-    return np.where(position < high_share, 0, np.where(position < high_share + medium_share, 1, 2)).astype(np.int8)
+    descending = np.sort(array)[::-1]
+    n = array.size
+    codes = np.full(n, 2, dtype=np.int8)
+    codes[_at_least_the_kth_largest(array, descending, _positions_below(high_share + medium_share, n))] = 1
+    codes[_at_least_the_kth_largest(array, descending, _positions_below(high_share, n))] = 0
+    return codes
