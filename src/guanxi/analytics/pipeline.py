@@ -179,6 +179,12 @@ def _list_unique(values: list[int]) -> int:  # type: ignore[empty-body]
     """DuckDB's ``list_unique``: the number of distinct non-NULL elements of a list."""
 
 
+@ibis.udf.agg.builtin(name="arg_min")
+def _arg_min(arg: float, by: dt.date) -> float:  # type: ignore[empty-body]
+    """DuckDB's ``arg_min``: ``arg`` on the row with the smallest ``by`` (Ibis' argmin becomes an ordered
+    FIRST, for which DuckDB builds a sort key per row)."""
+
+
 def _period_key(day: ir.DateValue, as_of: ir.DateValue | None, period: Unit) -> ir.IntegerValue:
     """Days counted back from ``as_of`` (``period="D"``: any origin will do) or the 7-day week, as in the engine."""
     if period == "D" or as_of is None:
@@ -221,7 +227,9 @@ def _scan_expr(
         "revenue": tx.amount.sum(where=calibration),
         "order_count": tx.count(where=calibration),
         # One row's amount in the first period; its whole amount when the customer has one row per period.
-        "first_row_amount": tx.amount.argmin(tx.day, where=calibration),
+        "first_row_amount": (
+            _arg_min(tx.amount, tx.day, where=calibration) if is_duckdb else tx.amount.argmin(tx.day, where=calibration)
+        ),
         # Checks of unvalidated input, as cheap aggregates (DuckDB sorts NaN above +inf, so max shows both).
         "dated_rows": tx.day.count(),
         "amount_rows": tx.amount.count(),
@@ -229,10 +237,8 @@ def _scan_expr(
         "min_amount": tx.amount.min(),
         "max_amount": tx.amount.max(),
     }
-    if as_of_value is not None:
-        # Rows after as_of: their purchase days (the holdout) are fetched by a second query only if there are
-        # any. Collecting them here cost a fifth of the scan even when there were none.
-        aggregates["later_rows"] = tx.count(where=tx.day > as_of_value)
+    # Rows after as_of (dated_rows - order_count): their purchase days, the holdout, are fetched by a second
+    # query only if there are any. Collecting them here cost a fifth of the scan even when there were none.
     return tx.group_by("customer_id").aggregate(**aggregates)
 
 
@@ -300,7 +306,7 @@ def summarise(
         raise AnalyticsInputError(f"no purchase on or before {as_of_day}: choose a later as_of")
     frame["n_periods"] = frame["n_periods"].fillna(0).astype("int64")  # an empty filtered list is NULL
     holdout = _holdout_periods(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), period)
-    if "later_rows" in frame.columns and frame["later_rows"].sum() > 0:
+    if (frame["dated_rows"] > frame["order_count"]).any():  # rows after as_of
         holdout = _holdout_for(frame["customer_id"], transactions, as_of_day, customer_col, date_col, period)
     first_day = pd.to_datetime(frame["first_purchase"]).astype("datetime64[ns]").to_numpy()
     last_day = pd.to_datetime(frame["last_purchase"]).astype("datetime64[ns]").to_numpy()
