@@ -2,7 +2,7 @@
 a ticket outside the caller's scope is a 404."""
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from guanxi.core.pagination import paginate
 from guanxi.core.schemas import ERRORS
@@ -108,7 +108,7 @@ def list_queues(request: HttpRequest):
 def create_ticket(request: HttpRequest, payload: TicketIn):
     """Open a ticket for a customer you may see, or for a requester (matched or created as a customer)."""
     ticket = services.create_ticket(actor=request.auth, data=payload.dict())
-    return 201, _fresh(request.auth, ticket.pk)
+    return Status(201, _fresh(request.auth, ticket.pk))
 
 
 @router.get("/{int:ticket_id}", response={200: TicketOut, **ERRORS})
@@ -136,7 +136,7 @@ def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn):
 def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn):
     """A public reply (the first one sets first_response_at) or, with ``internal``, an internal note."""
     message = services.reply(actor=request.auth, ticket_id=ticket_id, body=payload.body, internal=payload.internal)
-    return 201, _message_out(message)
+    return Status(201, _message_out(message))
 
 
 @router.post("/{int:ticket_id}/assign", response={200: TicketOut, **ERRORS})
