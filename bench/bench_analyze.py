@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             same = all(sig3(spark["bgnbd"][k]) == sig3(ours["bgnbd"][k]) for k in ours["bgnbd"])
             notes.append(f"Spark and DuckDB parameters equal to 3 significant digits: {same}")
 
-    lifetimes = None
+    lifetimes = pymc = None
     if not args.skip_peers and args.format == "csv":
         for peer, script in (("lifetimes", "_run_lifetimes.py"), ("pymc-marketing", "_run_pymc_marketing.py")):
             python, reason = _peers.ensure_venv(peer)
@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(report)
             if peer == "lifetimes":
                 lifetimes = report
+            else:
+                pymc = report
     print(f"load average after the runs: {os.getloadavg()[0]:.2f}")
     print()
     generating = meta["bgnbd_days"]
@@ -171,6 +173,14 @@ def main(argv: list[str] | None = None) -> int:
         if not (all(equal.values()) and all(gg_equal.values())):
             failures.append("parameters differ from lifetimes' at 3 significant digits")
         print(f"speed-up over lifetimes (total): {lifetimes['times']['total'] / t['total']:.1f}x")
+    if lifetimes is not None and pymc is not None and args.customers < 10_000_000:
+        # The issue's 5 s stands for 9x lifetimes' 46 s and 5x pymc-marketing's 27 s on an idle machine of this
+        # class; measured in the same run, the ratios do not depend on how busy the shared machine is.
+        ratios = (lifetimes["times"]["total"] / t["total"], pymc["times"]["total"] / t["total"])
+        print(
+            f"goal relative to the peers in this run (9x lifetimes, 5x pymc-marketing): {ratios[0]:.1f}x and"
+            f" {ratios[1]:.1f}x -> {'met' if ratios[0] >= 9 and ratios[1] >= 5 else 'NOT met'}"
+        )
     if args.customers >= 10_000_000:
         goal, wording = t["total"] < 60, "under 60 s for 10M customers"
     else:
