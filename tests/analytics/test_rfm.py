@@ -1,5 +1,7 @@
 """RFM scores, segments and value tiers: hand-computed cases and invariants."""
 
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,13 +114,15 @@ def test_value_tiers_by_share_of_customers():
 
 
 def _abc_by_stable_sort(values: np.ndarray, a_share: float, b_share: float) -> list[str]:
-    """The definition read literally: sort by revenue, largest first, ties in input order, and walk down."""
+    """The definition read literally, in exact arithmetic: sort by revenue, largest first, ties in input order,
+    and walk down; a share landing exactly on a threshold belongs to the next tier."""
+    a, ab = Fraction(str(a_share)), Fraction(str(a_share)) + Fraction(str(b_share))
     order = np.argsort(-values, kind="stable")
-    total, before, tiers = values.sum(), 0.0, np.full(len(values), "C")
+    total, before, tiers = Fraction(values.sum()), Fraction(0), np.full(len(values), "C")
     for i in order:
         if values[i] > 0 and total > 0:
-            tiers[i] = "A" if before < a_share * total else "B" if before < (a_share + b_share) * total else "C"
-        before += values[i]
+            tiers[i] = "A" if before / total < a else "B" if before / total < ab else "C"
+        before += Fraction(values[i])
     return tiers.tolist()
 
 

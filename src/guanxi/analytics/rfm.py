@@ -199,8 +199,8 @@ def abc_tier_codes(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float 
     n = len(values)
     end_a, end_b = int(np.count_nonzero(ranked == 0)), int(np.count_nonzero(ranked <= 1))
     codes = np.full(n, 2, dtype=np.int8)
-    codes[_before_position(values, descending, end_b)] = 1
-    codes[_before_position(values, descending, end_a)] = 0
+    codes[_at_least_the_kth_largest(values, descending, end_b)] = 1
+    codes[_at_least_the_kth_largest(values, descending, end_a)] = 0
     codes[values <= 0] = 2
     # A group of equal values straddling a boundary: its members take consecutive positions in input order.
     for k in (end_a, end_b):
@@ -209,13 +209,6 @@ def abc_tier_codes(revenue: ArrayLike, *, a_share: float = 0.80, b_share: float 
             first = int(np.count_nonzero(values > descending[k]))
             codes[members] = ranked[first : first + len(members)]
     return codes
-
-
-def _before_position(values: NDArray[np.float64], descending: NDArray[np.float64], k: int) -> NDArray[np.bool_]:
-    """Whether each value's whole group of equals lies before position ``k`` of the descending order."""
-    if k >= len(values):
-        return np.ones(len(values), dtype=bool)
-    return values > descending[k]
 
 
 def value_tiers(values: ArrayLike, *, high_share: float = 0.20, medium_share: float = 0.30) -> NDArray[np.str_]:
