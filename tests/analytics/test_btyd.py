@@ -95,7 +95,7 @@ def test_fits_report_the_likelihood_and_standard_errors_of_the_original_data(
     c = compressed
     x, t_x, T, w = (c[k].to_numpy(float) for k in ("frequency", "recency", "T", "count"))
     fit = btyd.fit_bgnbd(x, t_x, T, w)
-    assert fit.converged and ("Newton" in fit.message) == bool(sample_rows)
+    assert fit.converged and ("sample" in fit.message) == bool(sample_rows)
     assert_params(fit, CDNOW_BGNBD, -9582.4)
     theta = np.array(list(btyd.params_dict(fit.params).values()))
     assert fit.log_likelihood == pytest.approx(float(w @ btyd.bgnbd_log_likelihood(fit.params, x, t_x, T)), rel=1e-12)
@@ -105,7 +105,7 @@ def test_fits_report_the_likelihood_and_standard_errors_of_the_original_data(
     repeat = cdnow_summary[cdnow_summary["frequency"] > 0]
     xs, m = repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
     spend = btyd.fit_gamma_gamma(xs, m)
-    assert spend.converged and ("Newton" in spend.message) == bool(sample_rows)
+    assert spend.converged and ("sample" in spend.message) == bool(sample_rows)
     assert_params(spend, CDNOW_GAMMA_GAMMA, -4055.9)
     assert spend.log_likelihood == pytest.approx(float(btyd.gamma_gamma_log_likelihood(spend.params, xs, m).sum()))
     theta = np.array(list(btyd.params_dict(spend.params).values()))
@@ -119,10 +119,26 @@ def test_newton_and_lbfgs_reach_the_same_optimum(compressed, monkeypatch):
     direct = btyd.fit_bgnbd(*args)
     monkeypatch.setattr(btyd, "_SAMPLE_ROWS", 200)
     newton = btyd.fit_bgnbd(*args)
-    assert "Newton" in newton.message
+    assert "sample" in newton.message
     for name, value in btyd.params_dict(direct.params).items():
         assert getattr(newton.params, name) == pytest.approx(value, rel=1e-6), name
     assert newton.log_likelihood >= direct.log_likelihood - 1e-8
+
+
+def test_an_abnormal_line_search_end_at_the_optimum_is_settled_by_newton(cdnow_summary, monkeypatch):
+    # L-BFGS-B sometimes ends "ABNORMAL" at the optimum (rounding in the last digits defeats its line search;
+    # seen in CI on CDNOW's Gamma-Gamma fit). Newton's method from that point confirms the optimum.
+    maximise = btyd._maximise
+
+    def abnormal(*args, **kwargs):
+        theta, result, at_bound = maximise(*args, **kwargs)
+        result.success, result.message = False, "ABNORMAL: "
+        return theta, result, at_bound
+
+    monkeypatch.setattr(btyd, "_maximise", abnormal)
+    fit = btyd.fit_gamma_gamma(cdnow_summary["frequency"], cdnow_summary["monetary_value"])
+    assert fit.converged and "ABNORMAL" in fit.message and "Newton" in fit.message
+    assert_params(fit, CDNOW_GAMMA_GAMMA, -4055.9)
 
 
 def test_analytic_hessians_match_finite_differences(compressed):

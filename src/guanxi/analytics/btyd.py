@@ -325,8 +325,16 @@ def _fit_with_hessian(
             message = f"Newton's method, {iterations} iteration(s) from the fit of a {sample_total:.0f}-weight sample"
             return _fit_from_hessian(cls, theta, unscale, value + ll_offset, hessian, total, True, False, message)
     theta, result, at_bound = _maximise(loglik, n_params, total, start)
-    value, _, hessian = loglik(theta, hessian=True)
     converged, message = bool(result.success), str(result.message)
+    # L-BFGS-B can end "ABNORMAL" at the optimum when rounding in the last digits of the sums (which depends on
+    # memory alignment, so varies from run to run) defeats its line search. Newton's method from its point
+    # settles it: at an optimum it stops at once, with the Hessian the standard errors need anyway.
+    polished = None if at_bound else _newton(loglik, theta, total)
+    if polished is None:
+        value, _, hessian = loglik(theta, hessian=True)
+    else:
+        theta, value, hessian, iterations = polished
+        converged, message = True, f"L-BFGS-B ({message}), then {iterations} Newton iteration(s)"
     return _fit_from_hessian(cls, theta, unscale, value + ll_offset, hessian, total, converged, at_bound, message)
 
 
