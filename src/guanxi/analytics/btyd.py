@@ -29,9 +29,10 @@ Numerics: every likelihood is evaluated in log space (``gammaln``, ``logaddexp``
 functions only through transformations whose argument lies in [0, 1) and whose series converge), so large
 frequencies or ages do not overflow. Parameters are optimised on the log scale, times rescaled so that
 max(T) = 10 and amounts so that their median is 1 during the fit. BG/NBD and Gamma-Gamma have analytic
-gradients and Hessians: on up to 50,000 rows L-BFGS-B fits all of them; above that, L-BFGS-B fits a systematic
-sample and Newton's method finishes on all rows in two or three evaluations (falling back to L-BFGS-B if the
-Hessian is not negative definite), which on a million customers is a ninth of the work. Their standard errors
+gradients and Hessians: on up to 50,000 rows L-BFGS-B fits all of them and Newton's method confirms its end
+point; above that, L-BFGS-B fits a systematic sample and Newton's method finishes on all rows in two or three
+evaluations (falling back to L-BFGS-B if the Hessian is not negative definite), which on a million customers
+is a ninth of the work. Their standard errors
 come from the analytic Hessian at the optimum; Pareto/NBD's (numerical gradient) from a finite-difference one.
 """
 
